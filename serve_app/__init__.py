@@ -1,0 +1,1 @@
+"""Medical inventory detection served with Ray Serve."""

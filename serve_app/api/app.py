@@ -1,0 +1,42 @@
+"""Assemble the FastAPI application of API v1 around any `DetectionPipeline`."""
+
+from fastapi import FastAPI
+
+from serve_app.api import detect, health, stream
+from serve_app.api.context import ApiContext
+from serve_app.api.errors import install_error_handlers
+from serve_app.api.request_id import RequestIdMiddleware
+from serve_app.app_args import IngressArgs
+from serve_app.pipeline import DetectionPipeline
+
+DESCRIPTION = """\
+Detect medical supply items (syringes, glove boxes, masks, vials, IV bags, ...) on shelf
+images and count them per label.
+
+* `POST /v1/detect` takes one image (raw body or multipart field `image`).
+* `WS /v1/stream` takes a stream of binary frames and answers each processed frame with a
+  `{"type": "result", ...}` message; when frames arrive faster than they can be processed,
+  stale ones are dropped (latest wins) and counted in `dropped`. Send
+  `{"type": "config", "min_score": 0.5}` to change parameters mid-stream,
+  `{"type": "ping"}` for an application-level `{"type": "pong"}`.
+* Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
+  `X-Request-ID`.
+"""
+
+
+def create_api(
+    pipeline: DetectionPipeline, args: IngressArgs, *, behind_serve_proxy: bool
+) -> FastAPI:
+    app = FastAPI(
+        title="Medical Inventory Detection API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.context = ApiContext.create(pipeline, args)
+    app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
+    install_error_handlers(app)
+    for module in (detect, stream, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,47 @@
+"""Read an image upload (raw body or multipart field `image`) without exceeding the limit."""
+
+from fastapi import Request
+from starlette.datastructures import UploadFile
+
+from serve_app.errors import InvalidParameterError, PayloadTooLargeError
+from serve_app.imaging import check_media_type
+
+MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
+
+
+async def read_image_upload(request: Request, max_bytes: int) -> bytes:
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
+        await _read_limited(request, max_bytes + MULTIPART_OVERHEAD_BYTES)
+        return await _multipart_image(request, max_bytes)
+    check_media_type(content_type)
+    return await _read_limited(request, max_bytes)
+
+
+async def _read_limited(request: Request, max_bytes: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise PayloadTooLargeError(f"body is {declared} bytes; the limit is {max_bytes} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > max_bytes:
+            raise PayloadTooLargeError(f"body exceeds the limit of {max_bytes} bytes")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # Starlette parses forms from this cache once the stream is consumed
+    return body
+
+
+async def _multipart_image(request: Request, max_bytes: int) -> bytes:
+    async with request.form(max_files=1, max_fields=8) as form:
+        upload = form.get("image")
+        if not isinstance(upload, UploadFile):
+            raise InvalidParameterError("multipart body needs a file in the field 'image'")
+        if upload.content_type and upload.content_type != "application/octet-stream":
+            check_media_type(upload.content_type)
+        data = await upload.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise PayloadTooLargeError(f"image exceeds the limit of {max_bytes} bytes")
+    return data

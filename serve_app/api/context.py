@@ -1,0 +1,57 @@
+"""What the routes share within one replica: the pipeline, the arguments and the admission limits."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import HTTPConnection
+
+from serve_app.app_args import IngressArgs
+from serve_app.errors import OverloadedError
+from serve_app.pipeline import DetectionPipeline
+
+
+class AdmissionLimit:
+    """Counts concurrent holders and refuses one over the limit instead of queueing it."""
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.active = 0
+        self._what = what
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        if self.active >= self.limit:
+            raise OverloadedError(f"{self._what}: this replica is at its limit of {self.limit}")
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+
+@dataclass
+class ApiContext:
+    pipeline: DetectionPipeline
+    args: IngressArgs
+    requests: AdmissionLimit
+    streams: AdmissionLimit
+
+    @classmethod
+    def create(cls, pipeline: DetectionPipeline, args: IngressArgs) -> "ApiContext":
+        return cls(
+            pipeline=pipeline,
+            args=args,
+            requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
+            streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
+        )
+
+
+def get_context(connection: HTTPConnection) -> ApiContext:
+    context: ApiContext = connection.app.state.context
+    return context
+
+
+Context = Annotated[ApiContext, Depends(get_context)]

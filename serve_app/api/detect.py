@@ -1,0 +1,68 @@
+"""POST /v1/detect."""
+
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from serve_app.api.body import read_image_upload
+from serve_app.api.context import Context
+from serve_app.api.request_id import request_id_of
+from serve_app.payloads import DetectParams
+from serve_app.schemas import DetectResponse, ErrorResponse
+
+router = APIRouter(prefix="/v1", tags=["detection"])
+
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_REQUEST_BODY = {
+    "required": True,
+    "description": "The image as the raw body, or as the file field `image` of a multipart form.",
+    "content": {
+        "image/jpeg": _BINARY,
+        "image/png": _BINARY,
+        "image/webp": _BINARY,
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "required": ["image"],
+                "properties": {"image": {"type": "string", "format": "binary"}},
+            }
+        },
+    },
+}
+_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
+    413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
+    415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
+    422: {"model": ErrorResponse, "description": "invalid query parameters"},
+    503: {"model": ErrorResponse, "description": "not ready or overloaded; see Retry-After"},
+    504: {"model": ErrorResponse, "description": "the detector did not answer in time"},
+}
+
+MinScore = Annotated[
+    float | None,
+    Query(ge=0.0, le=1.0, description="drop detections below this score; default: the model's"),
+]
+MaxDetections = Annotated[
+    int, Query(ge=1, le=1000, description="keep at most this many, best first")
+]
+
+
+@router.post(
+    "/detect",
+    summary="Detect supply items in one shelf image",
+    openapi_extra={"requestBody": _REQUEST_BODY},
+    responses=_ERRORS,
+)
+async def detect(
+    request: Request,
+    context: Context,
+    min_score: MinScore = None,
+    max_detections: MaxDetections = 100,
+) -> DetectResponse:
+    started = time.perf_counter()
+    with context.requests.hold():
+        data = await read_image_upload(request, context.args.limits.max_body_bytes)
+        result = await context.pipeline.detect(data, DetectParams(min_score, max_detections))
+    total_ms = (time.perf_counter() - started) * 1000.0
+    return DetectResponse.from_result(result, request_id_of(request), total_ms)

@@ -1,0 +1,105 @@
+"""The one table from domain errors to HTTP statuses and WebSocket close codes."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from serve_app.api.request_id import request_id_of
+from serve_app.errors import (
+    ImageTooLargeError,
+    InvalidImageError,
+    InvalidParameterError,
+    ModelLoadError,
+    NotReadyError,
+    OverloadedError,
+    PayloadTooLargeError,
+    ServiceError,
+    UnsupportedMediaTypeError,
+    UpstreamTimeoutError,
+)
+from serve_app.schemas import ErrorDetail, ErrorResponse
+
+logger = logging.getLogger("ray.serve")
+
+HTTP_STATUS: dict[type[ServiceError], int] = {
+    InvalidImageError: 400,
+    PayloadTooLargeError: 413,
+    ImageTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
+    InvalidParameterError: 422,
+    NotReadyError: 503,
+    OverloadedError: 503,
+    ModelLoadError: 503,
+    UpstreamTimeoutError: 504,
+}
+RETRY_AFTER_S: dict[type[ServiceError], int] = {NotReadyError: 5, OverloadedError: 1}
+
+# RFC 6455 close codes for errors that end a stream (per-frame errors are messages instead).
+WS_CLOSE_TRY_AGAIN_LATER = 1013
+WS_CLOSE_POLICY_VIOLATION = 1008
+WS_CLOSE_CODE: dict[type[ServiceError], int] = {
+    OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
+    NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
+    InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
+}
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
+def _lookup(table: dict[type[ServiceError], int], error: ServiceError, default: int) -> int:
+    # Walk the MRO: errors raised in another replica arrive as RayTaskError subclasses of them.
+    for cls in type(error).__mro__:
+        if cls in table:
+            return table[cls]
+    return default
+
+
+def http_status(error: ServiceError) -> int:
+    return _lookup(HTTP_STATUS, error, 500)
+
+
+def ws_close_code(error: ServiceError) -> int:
+    return _lookup(WS_CLOSE_CODE, error, 1011)
+
+
+def error_response(
+    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    request_id = request_id_of(request)
+    body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=request_id))
+    return JSONResponse(body.model_dump(), status_code=status, headers=headers)
+
+
+def service_error_response(request: Request, error: ServiceError) -> JSONResponse:
+    retry_after = _lookup(RETRY_AFTER_S, error, 0)
+    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    return error_response(request, http_status(error), error.code, error.message, headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def on_service_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, ServiceError)
+        return service_error_response(request, exc)
+
+    async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        return error_response(request, 422, InvalidParameterError.code, problems)
+
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, HTTPException)
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(request, exc.status_code, code, str(exc.detail), exc.headers)
+
+    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error in request %s", request_id_of(request))
+        return error_response(request, 500, "internal_error", "an internal error occurred")
+
+    app.add_exception_handler(ServiceError, on_service_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(HTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,49 @@
+"""Liveness, readiness and the model listing."""
+
+import asyncio
+
+from fastapi import APIRouter
+
+from serve_app.api.context import Context
+from serve_app.errors import NotReadyError
+from serve_app.schemas import (
+    ErrorResponse,
+    HealthResponse,
+    ModelRefOut,
+    ModelsResponse,
+    ReadyResponse,
+)
+
+router = APIRouter(prefix="/v1", tags=["health"])
+READY_TIMEOUT_S = 2.0
+
+
+@router.get("/health", summary="Liveness: the ingress answers")
+async def health() -> HealthResponse:
+    return HealthResponse()
+
+
+@router.get(
+    "/ready",
+    summary="Readiness: a detector has its model loaded and warmed up",
+    responses={503: {"model": ErrorResponse, "description": "not ready yet"}},
+)
+async def ready(context: Context) -> ReadyResponse:
+    try:
+        info = await asyncio.wait_for(context.pipeline.models(), READY_TIMEOUT_S)
+    except TimeoutError:
+        raise NotReadyError(f"no detector answered within {READY_TIMEOUT_S:.0f} s") from None
+    active = info.active.ref
+    return ReadyResponse(
+        model=ModelRefOut(name=active.name, version=active.version), device=info.device
+    )
+
+
+@router.get(
+    "/models",
+    summary="Available model versions and the active one",
+    tags=["models"],
+    responses={503: {"model": ErrorResponse}},
+)
+async def models(context: Context) -> ModelsResponse:
+    return ModelsResponse.from_info(await context.pipeline.models())

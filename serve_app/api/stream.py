@@ -1,0 +1,165 @@
+"""WS /v1/stream: binary frames in, one result (or error) message per processed frame out."""
+
+import asyncio
+import json
+import logging
+import time
+
+from fastapi import APIRouter, WebSocket
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from serve_app.api.context import ApiContext, get_context
+from serve_app.api.errors import ws_close_code
+from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
+from serve_app.payloads import DetectParams
+from serve_app.schemas import (
+    ImageInfo,
+    ModelRefOut,
+    StreamConfigMessage,
+    StreamErrorMessage,
+    StreamResultMessage,
+    detections_out,
+)
+from serve_app.stream_session import Frame, FrameScheduler, Message, elapsed_ms
+
+router = APIRouter(prefix="/v1", tags=["stream"])
+logger = logging.getLogger("ray.serve")
+
+
+class StreamQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    min_score: float | None = Field(default=None, ge=0.0, le=1.0)
+    max_detections: int = Field(default=100, ge=1, le=1000)
+
+
+@router.websocket("/v1/stream")
+async def stream(websocket: WebSocket) -> None:
+    context = get_context(websocket)
+    await websocket.accept()
+    try:
+        with context.streams.hold():
+            await _serve_stream(websocket, context)
+    except ServiceError as error:
+        await _send_error(websocket, None, error)
+        await websocket.close(code=ws_close_code(error), reason=error.code)
+
+
+async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
+    try:
+        query = StreamQuery.model_validate(dict(websocket.query_params))
+    except ValidationError as exc:
+        raise InvalidParameterError(_describe(exc)) from None
+    session = _StreamSession(
+        websocket, context, DetectParams(query.min_score, query.max_detections)
+    )
+    await session.run()
+
+
+class _StreamSession:
+    def __init__(self, websocket: WebSocket, context: ApiContext, params: DetectParams) -> None:
+        self._websocket = websocket
+        self._context = context
+        self._params = params
+        self._send_lock = asyncio.Lock()
+        stream_args = context.args.stream
+        self._scheduler = FrameScheduler(
+            self._process, stream_args.max_pending_frames, stream_args.max_in_flight_frames
+        )
+
+    async def run(self) -> None:
+        sender = asyncio.create_task(self._send_results())
+        try:
+            await self._receive_until_disconnect()
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            await self._scheduler.close()
+
+    async def _receive_until_disconnect(self) -> None:
+        frame_number = 0
+        max_bytes = self._context.args.limits.max_body_bytes
+        while True:
+            message = await self._websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("bytes") is not None:
+                data: bytes = message["bytes"]
+                if len(data) > max_bytes:
+                    too_large = PayloadTooLargeError(
+                        f"frame is {len(data)} bytes; the limit is {max_bytes} bytes"
+                    )
+                    await self._send(_error_message(frame_number, too_large))
+                else:
+                    frame = Frame(frame_number, data, self._params, time.perf_counter())
+                    self._scheduler.offer(frame)
+                frame_number += 1
+            elif message.get("text") is not None:
+                await self._handle_text(message["text"])
+
+    async def _handle_text(self, text: str) -> None:
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            await self._send(_error_message(None, InvalidParameterError("text is not JSON")))
+            return
+        if isinstance(payload, dict) and payload.get("type") == "ping":
+            await self._send({"type": "pong"})
+            return
+        try:
+            config = StreamConfigMessage.model_validate(payload)
+        except ValidationError as exc:
+            await self._send(_error_message(None, InvalidParameterError(_describe(exc))))
+            return
+        self._params = DetectParams(
+            min_score=config.min_score if config.min_score is not None else self._params.min_score,
+            max_detections=config.max_detections or self._params.max_detections,
+        )
+
+    async def _process(self, frame: Frame) -> Message:
+        try:
+            result = await self._context.pipeline.detect(frame.data, frame.params)
+        except ServiceError as error:
+            return _error_message(frame.number, error)
+        except Exception:
+            logger.exception("frame %d failed", frame.number)
+            return {
+                "type": "error",
+                "frame": frame.number,
+                "code": "internal_error",
+                "message": "an internal error occurred",
+            }
+        return StreamResultMessage(
+            frame=frame.number,
+            model=ModelRefOut(name=result.model.name, version=result.model.version),
+            image=ImageInfo(width=result.image_width, height=result.image_height),
+            detections=detections_out(result),
+            counts=result.counts,
+            latency_ms=elapsed_ms(frame.received_at),
+            dropped=0,
+        ).model_dump()
+
+    async def _send_results(self) -> None:
+        while True:
+            message = await self._scheduler.next_result()
+            if message["type"] == "result":
+                message["dropped"] = self._scheduler.dropped
+            await self._send(message)
+
+    async def _send(self, message: Message) -> None:
+        async with self._send_lock:
+            await self._websocket.send_json(message)
+
+
+def _error_message(frame: int | None, error: ServiceError) -> Message:
+    return StreamErrorMessage(frame=frame, code=error.code, message=error.message).model_dump()
+
+
+async def _send_error(websocket: WebSocket, frame: int | None, error: ServiceError) -> None:
+    await websocket.send_json(_error_message(frame, error))
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}" for err in exc.errors()
+    )

@@ -1,0 +1,110 @@
+"""`medinv`: the project's command line (model set-up, config checks, waiting for the service)."""
+
+import argparse
+import json
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tqdm import tqdm
+
+from serve_app.config_check import load_and_check
+from serve_app.demo_model import ensure_demo_model
+from serve_app.settings import get_settings
+
+
+def _init_demo_model(args: argparse.Namespace) -> int:
+    root = args.models_root or get_settings().models_root
+    directory, created = ensure_demo_model(root, force=args.force)
+    print(f"{'created' if created else 'already present'}: {directory}")
+    return 0
+
+
+def _check_config(args: argparse.Namespace) -> int:
+    failed = False
+    for path in args.paths:
+        problems = load_and_check(path)
+        for problem in problems:
+            print(f"{path}: {problem}", file=sys.stderr)
+        failed |= bool(problems)
+        if not problems:
+            print(f"{path}: ok")
+    return 1 if failed else 0
+
+
+def _serve_status(dashboard: str, app_name: str) -> str:
+    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+
+    details = ServeSubmissionClient(dashboard).get_serve_details()
+    application = (details.get("applications") or {}).get(app_name) or {}
+    return str(application.get("status", "NOT_DEPLOYED"))
+
+
+def _ready(url: str) -> tuple[bool, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as response:
+            return True, json.loads(response.read())["model"]["version"]
+    except (urllib.error.URLError, OSError, KeyError, ValueError) as exc:
+        return False, type(exc).__name__
+
+
+def _wait(args: argparse.Namespace) -> int:
+    """Wait for `serve status` to say RUNNING, then for GET /v1/ready to answer 200."""
+    deadline = time.monotonic() + args.timeout
+    status = "?"
+    from ray.exceptions import AuthenticationError
+
+    with tqdm(total=int(args.timeout), desc="waiting for Serve", unit="s", disable=None) as bar:
+        while time.monotonic() < deadline:
+            try:
+                status = _serve_status(args.dashboard, args.app)
+            except AuthenticationError as exc:
+                print(f"cannot query Serve: {exc}", file=sys.stderr)
+                return 1
+            except Exception as exc:  # the dashboard may still be starting
+                status = type(exc).__name__
+            ready, detail = (False, "") if status != "RUNNING" else _ready(args.ready_url)
+            bar.set_postfix_str(f"serve={status} ready={ready} {detail}".strip())
+            if ready:
+                print(f"application {args.app!r} is RUNNING and ready ({detail})")
+                return 0
+            if status == "DEPLOY_FAILED":
+                break
+            time.sleep(1.0)
+            bar.update(1)
+    print(
+        f"gave up: serve status {status}; see `serve status` and /tmp/ray/session_latest/logs",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="medinv", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    init = commands.add_parser("init-demo-model", help="write the untrained placeholder model")
+    init.add_argument("--models-root", type=Path, default=None)
+    init.add_argument("--force", action="store_true", help="rewrite it even if present")
+    init.set_defaults(handler=_init_demo_model)
+
+    check = commands.add_parser("check-config", help="reject unknown keys in Serve configs")
+    check.add_argument("paths", type=Path, nargs="+")
+    check.set_defaults(handler=_check_config)
+
+    wait = commands.add_parser("wait", help="wait until the application is RUNNING and ready")
+    wait.add_argument("--dashboard", default="http://127.0.0.1:8265")
+    wait.add_argument("--app", default="medinv")
+    wait.add_argument("--ready-url", default="http://127.0.0.1:8000/v1/ready")
+    wait.add_argument("--timeout", type=float, default=300.0)
+    wait.set_defaults(handler=_wait)
+
+    args = parser.parse_args(argv)
+    code: int = args.handler(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

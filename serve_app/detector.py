@@ -1,0 +1,90 @@
+"""The batched detection deployment. It runs on CUDA when the replica has a GPU, else on CPU."""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import torch
+from ray import serve
+
+from serve_app.app_args import DetectorArgs, DetectorUserConfig
+from serve_app.errors import ModelLoadError, NotReadyError
+from serve_app.inference import DetectorModel, pick_device
+from serve_app.model_manifest import list_manifests, model_dir
+from serve_app.payloads import DetectionResult, DetectParams, ModelsInfo, PreprocessedImage
+from serve_app.postprocess import build_result
+from serve_app.settings import get_settings
+
+logger = logging.getLogger("ray.serve")
+
+
+@serve.deployment(name="Detector")
+class Detector:
+    def __init__(self, args: DetectorArgs) -> None:
+        if args.torch_threads is not None:
+            torch.set_num_threads(args.torch_threads)
+        self._device = pick_device()
+        self._model: DetectorModel | None = None
+        # One forward at a time, off the event loop, so the next batch can gather meanwhile.
+        self._forward_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward")
+
+    async def reconfigure(self, user_config: dict[str, Any]) -> None:
+        config = DetectorUserConfig.model_validate(user_config)
+        self.detect_batch.set_max_batch_size(config.max_batch_size)
+        self.detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        if self._model is not None and self._model.manifest.ref == config.model_ref:
+            return
+        directory = model_dir(get_settings().models_root, config.model_ref)
+        loop = asyncio.get_running_loop()
+        try:
+            model = await loop.run_in_executor(self._forward_pool, self._load, directory)
+        except ModelLoadError:
+            if self._model is None:
+                raise
+            logger.exception("keeping %s: could not load %s", self._model.manifest.ref, directory)
+            return
+        self._model = model
+
+    def _load(self, directory: Any) -> DetectorModel:
+        model = DetectorModel(directory, self._device)
+        warm_ms = model.warm_up()
+        logger.info("loaded %s on %s, warm-up %.0f ms", model.manifest.ref, self._device, warm_ms)
+        return model
+
+    async def detect(self, image: PreprocessedImage, params: DetectParams) -> DetectionResult:
+        result: DetectionResult = await self.detect_batch(image, params)
+        return result
+
+    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.0)
+    async def detect_batch(
+        self, images: list[PreprocessedImage], params: list[DetectParams]
+    ) -> list[DetectionResult]:
+        model = self._require_model()  # the whole batch runs on the model it started with
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        raws = await loop.run_in_executor(
+            self._forward_pool, model.predict, [image.pixels for image in images]
+        )
+        inference_ms = (time.perf_counter() - started) * 1000.0
+        return [
+            build_result(raw, image, model.manifest, p, inference_ms)
+            for raw, image, p in zip(raws, images, params, strict=True)
+        ]
+
+    def models(self) -> ModelsInfo:
+        model = self._require_model()
+        return ModelsInfo(
+            active=model.manifest.summary(),
+            device=str(self._device),
+            available=[m.summary() for m in list_manifests(get_settings().models_root)],
+        )
+
+    def check_health(self) -> None:
+        self._require_model()
+
+    def _require_model(self) -> DetectorModel:
+        if self._model is None:
+            raise NotReadyError("no model is loaded yet")
+        return self._model

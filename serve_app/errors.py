@@ -1,0 +1,55 @@
+"""Domain errors. They carry a stable machine-readable `code` and no web-framework types;
+`serve_app.api.errors` maps them to HTTP statuses and WebSocket messages in one table.
+
+Each error takes a single message argument so that it pickles cleanly across Ray processes.
+"""
+
+
+class ServiceError(Exception):
+    code = "internal_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidImageError(ServiceError):
+    """The bytes are not a decodable JPEG, PNG or WebP image."""
+
+    code = "invalid_image"
+
+
+class UnsupportedMediaTypeError(ServiceError):
+    code = "unsupported_media_type"
+
+
+class PayloadTooLargeError(ServiceError):
+    code = "payload_too_large"
+
+
+class ImageTooLargeError(ServiceError):
+    """The image header declares more pixels than allowed (decompression-bomb guard)."""
+
+    code = "image_too_large"
+
+
+class InvalidParameterError(ServiceError):
+    code = "invalid_parameters"
+
+
+class NotReadyError(ServiceError):
+    code = "not_ready"
+
+
+class OverloadedError(ServiceError):
+    code = "overloaded"
+
+
+class UpstreamTimeoutError(ServiceError):
+    code = "timeout"
+
+
+class ModelLoadError(ServiceError):
+    """A model artifact is missing, corrupt or inconsistent with its manifest."""
+
+    code = "model_load_failed"

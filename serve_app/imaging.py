@@ -1,0 +1,116 @@
+"""Decode, validate and resize encoded images. Pure functions: no Ray, no torch.
+
+The pixel limit is checked against the header before any pixel data is decoded, so a
+small file that claims a huge canvas (a decompression bomb) costs nothing.
+"""
+
+import time
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from serve_app.errors import (
+    ImageTooLargeError,
+    InvalidImageError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from serve_app.payloads import PreprocessedImage
+
+SUPPORTED_MEDIA_TYPES: dict[str, str] = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+}
+_EXIF_ORIENTATION_TAG = 0x0112
+_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}  # these swap width and height
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Reject a declared Content-Type that is not one of the supported image types."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in SUPPORTED_MEDIA_TYPES:
+        supported = ", ".join(SUPPORTED_MEDIA_TYPES)
+        raise UnsupportedMediaTypeError(
+            f"unsupported content type {media_type or '(none)'!r}; send one of {supported}"
+        )
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The PIL format name from the file's magic bytes, or None if it is not supported."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def preprocess_image(
+    data: bytes, target_size: tuple[int, int], limits: ImageLimits
+) -> PreprocessedImage:
+    """Decode `data`, apply EXIF orientation and resize to `target_size` (width, height)."""
+    started = time.perf_counter()
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLargeError(
+            f"image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
+        )
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
+    image = _open_checked(data, image_format, limits.max_pixels)
+    orientation = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
+    transposed = orientation in _TRANSPOSING_ORIENTATIONS
+    stored_w, stored_h = image.size
+    original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
+    target_w, target_h = target_size
+    if image_format == "JPEG":
+        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is much smaller.
+        image.draft("RGB", (target_h, target_w) if transposed else (target_w, target_h))
+    try:
+        image.load()
+        image = ImageOps.exif_transpose(image)
+        rgb = image.convert("RGB").resize(
+            (target_w, target_h), Image.Resampling.BILINEAR, reducing_gap=3.0
+        )
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+    pixels = np.asarray(rgb, dtype=np.uint8)
+    return PreprocessedImage(
+        pixels=pixels,
+        original_width=original_w,
+        original_height=original_h,
+        scale_x=original_w / target_w,
+        scale_y=original_h / target_h,
+        preprocess_ms=(time.perf_counter() - started) * 1000.0,
+    )
+
+
+def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and enforce the pixel limit before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(data), formats=[image_format])
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(f"image exceeds the limit of {max_pixels} pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"the {image_format} header could not be read: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise InvalidImageError("image has no pixels")
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} pixels"
+        )
+    return image

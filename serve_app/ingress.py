@@ -1,0 +1,22 @@
+"""The HTTP/WebSocket ingress deployment: a thin shell around the FastAPI app of API v1."""
+
+from fastapi import FastAPI
+from ray import serve
+from ray.serve.handle import DeploymentHandle
+
+from serve_app.api.app import create_api
+from serve_app.app_args import IngressArgs
+from serve_app.pipeline import ServePipeline
+
+
+@serve.deployment(name="Ingress")
+@serve.ingress()
+class Ingress:
+    def __init__(
+        self, preprocessor: DeploymentHandle, detector: DeploymentHandle, args: IngressArgs
+    ) -> None:
+        self._pipeline = ServePipeline(preprocessor, detector, args.request_timeout_s)
+        self._args = args
+
+    def __serve_build_asgi_app__(self) -> FastAPI:
+        return create_api(self._pipeline, self._args, behind_serve_proxy=True)

@@ -1,0 +1,76 @@
+"""Plain data passed between deployments (pickled by Ray). No framework imports."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+
+@dataclass(frozen=True)
+class PreprocessedImage:
+    """An image decoded and resized to the model input, with what is needed to map boxes back."""
+
+    pixels: npt.NDArray[np.uint8]  # H x W x 3 RGB at the model's input size
+    original_width: int
+    original_height: int
+    scale_x: float  # original pixels per model-input pixel
+    scale_y: float
+    preprocess_ms: float
+
+
+@dataclass(frozen=True)
+class DetectParams:
+    min_score: float | None = None  # None: the model's default threshold
+    max_detections: int = 100
+
+
+@dataclass(frozen=True)
+class Detection:
+    label: str
+    score: float
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in original-image pixels
+
+
+@dataclass(frozen=True)
+class ModelRef:
+    name: str
+    version: str
+
+    @classmethod
+    def parse(cls, text: str) -> "ModelRef":
+        name, sep, version = text.partition(":")
+        if not sep or not name or not version:
+            raise ValueError(f"model reference must look like 'name:version', got {text!r}")
+        return cls(name=name, version=version)
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.version}"
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    model: ModelRef
+    image_width: int
+    image_height: int
+    detections: list[Detection]
+    preprocess_ms: float
+    inference_ms: float
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    ref: ModelRef
+    architecture: str
+    labels: list[str]
+    input_size: tuple[int, int]
+    score_threshold: float
+    description: str
+    metrics: dict[str, object]
+
+
+@dataclass(frozen=True)
+class ModelsInfo:
+    active: ModelSummary
+    device: str
+    available: list[ModelSummary]

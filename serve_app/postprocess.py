@@ -1,0 +1,70 @@
+"""Turn raw model outputs into API detections. Pure NumPy: no torch, no Ray."""
+
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from serve_app.model_manifest import ModelManifest
+from serve_app.payloads import Detection, DetectionResult, DetectParams, PreprocessedImage
+
+
+@dataclass(frozen=True)
+class RawDetections:
+    """One image's model output in model-input pixel coordinates."""
+
+    boxes: npt.NDArray[np.float32]  # N x 4, x1 y1 x2 y2
+    scores: npt.NDArray[np.float32]  # N
+    class_ids: npt.NDArray[np.int64]  # N, 1-based (0 is background)
+
+
+def to_detections(
+    raw: RawDetections,
+    image: PreprocessedImage,
+    labels: list[str],
+    params: DetectParams,
+    default_min_score: float,
+) -> list[Detection]:
+    """Filter by score, keep the best `max_detections`, and map boxes to original pixels."""
+    min_score = default_min_score if params.min_score is None else params.min_score
+    keep = np.flatnonzero(raw.scores >= min_score)
+    keep = keep[np.argsort(-raw.scores[keep], kind="stable")][: params.max_detections]
+    boxes = raw.boxes[keep].astype(np.float64) * np.array(
+        [image.scale_x, image.scale_y, image.scale_x, image.scale_y]
+    )
+    np.clip(boxes[:, 0::2], 0.0, float(image.original_width), out=boxes[:, 0::2])
+    np.clip(boxes[:, 1::2], 0.0, float(image.original_height), out=boxes[:, 1::2])
+    return [
+        Detection(
+            label=labels[int(class_id) - 1],
+            score=round(float(score), 4),
+            box=(round(x1, 1), round(y1, 1), round(x2, 1), round(y2, 1)),
+        )
+        for (x1, y1, x2, y2), score, class_id in zip(
+            boxes.tolist(), raw.scores[keep], raw.class_ids[keep], strict=True
+        )
+    ]
+
+
+def count_labels(detections: list[Detection]) -> dict[str, int]:
+    return dict(sorted(Counter(d.label for d in detections).items()))
+
+
+def build_result(
+    raw: RawDetections,
+    image: PreprocessedImage,
+    manifest: ModelManifest,
+    params: DetectParams,
+    inference_ms: float,
+) -> DetectionResult:
+    detections = to_detections(raw, image, manifest.labels, params, manifest.score_threshold)
+    return DetectionResult(
+        model=manifest.ref,
+        image_width=image.original_width,
+        image_height=image.original_height,
+        detections=detections,
+        counts=count_labels(detections),
+        preprocess_ms=image.preprocess_ms,
+        inference_ms=inference_ms,
+    )

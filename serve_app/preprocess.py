@@ -1,0 +1,17 @@
+"""The CPU preprocessing deployment: encoded bytes in, a model-sized uint8 array out."""
+
+from ray import serve
+
+from serve_app.app_args import LimitsArgs
+from serve_app.imaging import ImageLimits, preprocess_image
+from serve_app.payloads import PreprocessedImage
+
+
+@serve.deployment(name="Preprocessor")
+class Preprocessor:
+    def __init__(self, limits: LimitsArgs) -> None:
+        self._limits = ImageLimits(max_bytes=limits.max_body_bytes, max_pixels=limits.max_pixels)
+
+    def process(self, data: bytes, target_size: tuple[int, int]) -> PreprocessedImage:
+        # Sync on purpose: Serve runs it in a thread so the replica's event loop stays free.
+        return preprocess_image(data, target_size, self._limits)

@@ -1,0 +1,25 @@
+"""Environment-level settings (paths, log level), read per process through `get_settings()`.
+
+Application shape (limits, batching, stream caps) lives in `AppArgs` and the Serve config;
+this holds what differs between machines and comes from the environment (`MEDINV_*`).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDINV_", extra="ignore")
+
+    # The repo's models/ for local runs (editable install); a read-only volume in Kubernetes.
+    models_root: Path = _REPO_ROOT / "models"
+    log_level: str = "INFO"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
