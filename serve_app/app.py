@@ -3,9 +3,10 @@
 `import_path: serve_app.app:build_app`; the Serve config's `args:` are validated as `AppArgs`.
 """
 
-from typing import Any
+from typing import Any, cast
 
 from ray.serve import Application
+from ray.serve.deployment import Deployment
 
 from serve_app.app_args import AppArgs, DetectorUserConfig
 from serve_app.detector import Detector
@@ -13,10 +14,17 @@ from serve_app.ingress import Ingress
 from serve_app.preprocess import Preprocessor
 
 
+def _deployment(decorated_class: object) -> Deployment:
+    # `@serve.deployment` turns a class into a Deployment; mypy cannot see class decorators.
+    return cast(Deployment, decorated_class)
+
+
 def build_app(args: dict[str, Any]) -> Application:
     app_args = AppArgs.model_validate(args)
-    preprocessor = Preprocessor.bind(app_args.ingress.limits)
-    detector = Detector.options(user_config=DetectorUserConfig().model_dump()).bind(
-        app_args.detector
+    preprocessor = _deployment(Preprocessor).bind(app_args.ingress.limits)
+    detector = (
+        _deployment(Detector)
+        .options(user_config=DetectorUserConfig().model_dump())
+        .bind(app_args.detector)
     )
-    return Ingress.bind(preprocessor, detector, app_args.ingress)
+    return _deployment(Ingress).bind(preprocessor, detector, app_args.ingress)

@@ -35,8 +35,14 @@ class IngressArgs(_Strict):
 
 
 class DetectorArgs(_Strict):
+    forward_workers: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="batches run at once in one replica, each in its own thread",
+    )
     torch_threads: int | None = Field(
-        default=None, ge=1, description="intra-op threads per replica; None keeps torch's default"
+        default=None, ge=1, description="intra-op threads per forward; None keeps torch's default"
     )
 
 

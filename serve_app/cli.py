@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from serve_app.config_check import load_and_check
 from serve_app.demo_model import ensure_demo_model
+from serve_app.local_cluster import ClusterPorts, LocalCluster
 from serve_app.settings import get_settings
 
 
@@ -34,12 +35,34 @@ def _check_config(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _serve_status(dashboard: str, app_name: str) -> str:
-    from ray.dashboard.modules.serve.sdk import ServeSubmissionClient
+def _cluster(args: argparse.Namespace) -> LocalCluster:
+    ports = ClusterPorts(
+        gcs=args.gcs_port, dashboard=args.dashboard_port, metrics=args.metrics_port
+    )
+    return LocalCluster(run_dir=args.run_dir, ports=ports, num_cpus=args.num_cpus)
 
-    details = ServeSubmissionClient(dashboard).get_serve_details()
-    application = (details.get("applications") or {}).get(app_name) or {}
-    return str(application.get("status", "NOT_DEPLOYED"))
+
+def _start(args: argparse.Namespace) -> int:
+    cluster = _cluster(args)
+    pid = cluster.start()
+    print(f"Ray head running as PID {pid} (log {cluster.run_dir / 'ray.log'})")
+    return 0
+
+
+def _deploy(args: argparse.Namespace) -> int:
+    problems = load_and_check(args.config)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    _cluster(args).deploy(args.config)
+    print(f"deployed {args.config}")
+    return 0
+
+
+def _stop(args: argparse.Namespace) -> int:
+    stopped = _cluster(args).stop()
+    print("stopped the Ray head" if stopped else "no Ray head of this checkout was running")
+    return 0
 
 
 def _ready(url: str) -> tuple[bool, str]:
@@ -52,18 +75,17 @@ def _ready(url: str) -> tuple[bool, str]:
 
 def _wait(args: argparse.Namespace) -> int:
     """Wait for `serve status` to say RUNNING, then for GET /v1/ready to answer 200."""
+    cluster = _cluster(args)
     deadline = time.monotonic() + args.timeout
     status = "?"
-    from ray.exceptions import AuthenticationError
-
     with tqdm(total=int(args.timeout), desc="waiting for Serve", unit="s", disable=None) as bar:
         while time.monotonic() < deadline:
             try:
-                status = _serve_status(args.dashboard, args.app)
-            except AuthenticationError as exc:
+                status = cluster.serve_status(args.app)
+            except urllib.error.HTTPError as exc:
                 print(f"cannot query Serve: {exc}", file=sys.stderr)
                 return 1
-            except Exception as exc:  # the dashboard may still be starting
+            except OSError as exc:  # the dashboard may still be starting
                 status = type(exc).__name__
             ready, detail = (False, "") if status != "RUNNING" else _ready(args.ready_url)
             bar.set_postfix_str(f"serve={status} ready={ready} {detail}".strip())
@@ -75,7 +97,7 @@ def _wait(args: argparse.Namespace) -> int:
             time.sleep(1.0)
             bar.update(1)
     print(
-        f"gave up: serve status {status}; see `serve status` and /tmp/ray/session_latest/logs",
+        f"gave up: serve status {status}; see `serve status` and {cluster.run_dir}/ray.log",
         file=sys.stderr,
     )
     return 1
@@ -94,8 +116,27 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("paths", type=Path, nargs="+")
     check.set_defaults(handler=_check_config)
 
-    wait = commands.add_parser("wait", help="wait until the application is RUNNING and ready")
-    wait.add_argument("--dashboard", default="http://127.0.0.1:8265")
+    cluster_options = argparse.ArgumentParser(add_help=False)
+    defaults = ClusterPorts()
+    cluster_options.add_argument("--run-dir", type=Path, default=Path(".run"))
+    cluster_options.add_argument("--gcs-port", type=int, default=defaults.gcs)
+    cluster_options.add_argument("--dashboard-port", type=int, default=defaults.dashboard)
+    cluster_options.add_argument("--metrics-port", type=int, default=defaults.metrics)
+    cluster_options.add_argument("--num-cpus", type=int, default=2)
+
+    start = commands.add_parser("start", parents=[cluster_options], help="start a local Ray head")
+    start.set_defaults(handler=_start)
+
+    deploy = commands.add_parser("deploy", parents=[cluster_options], help="check + serve deploy")
+    deploy.add_argument("config", type=Path)
+    deploy.set_defaults(handler=_deploy)
+
+    stop = commands.add_parser("stop", parents=[cluster_options], help="stop the local Ray head")
+    stop.set_defaults(handler=_stop)
+
+    wait = commands.add_parser(
+        "wait", parents=[cluster_options], help="wait until the application is RUNNING and ready"
+    )
     wait.add_argument("--app", default="medinv")
     wait.add_argument("--ready-url", default="http://127.0.0.1:8000/v1/ready")
     wait.add_argument("--timeout", type=float, default=300.0)

@@ -4,6 +4,8 @@ import asyncio
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -20,20 +22,40 @@ from serve_app.settings import get_settings
 logger = logging.getLogger("ray.serve")
 
 
+@dataclass(frozen=True)
+class _Job:
+    image: PreprocessedImage
+    params: DetectParams
+
+
 @serve.deployment(name="Detector")
 class Detector:
     def __init__(self, args: DetectorArgs) -> None:
-        if args.torch_threads is not None:
-            torch.set_num_threads(args.torch_threads)
         self._device = pick_device()
         self._model: DetectorModel | None = None
-        # One forward at a time, off the event loop, so the next batch can gather meanwhile.
-        self._forward_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forward")
+        # Forwards run off the event loop so the next batch gathers meanwhile. On a small CPU,
+        # several single-threaded forwards side by side use the cores better than one forward
+        # with several intra-op threads (whose OpenMP workers spin and fight other processes).
+        self._forward_pool = ThreadPoolExecutor(
+            max_workers=args.forward_workers,
+            thread_name_prefix="forward",
+            initializer=_set_torch_threads,
+            initargs=(args.torch_threads,),
+        )
+        _set_torch_threads(args.torch_threads)
+        # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
+        # from the application's args.
+        self.detect_batch = serve.batch(
+            max_batch_size=DetectorUserConfig().max_batch_size,
+            batch_wait_timeout_s=DetectorUserConfig().batch_wait_timeout_s,
+            max_concurrent_batches=args.forward_workers,
+        )(self._run_batch)
 
     async def reconfigure(self, user_config: dict[str, Any]) -> None:
         config = DetectorUserConfig.model_validate(user_config)
-        self.detect_batch.set_max_batch_size(config.max_batch_size)
-        self.detect_batch.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        batcher: Any = self.detect_batch  # serve.batch adds these setters; its types do not say so
+        batcher.set_max_batch_size(config.max_batch_size)
+        batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
         if self._model is not None and self._model.manifest.ref == config.model_ref:
             return
         directory = model_dir(get_settings().models_root, config.model_ref)
@@ -47,30 +69,28 @@ class Detector:
             return
         self._model = model
 
-    def _load(self, directory: Any) -> DetectorModel:
+    def _load(self, directory: Path) -> DetectorModel:
         model = DetectorModel(directory, self._device)
         warm_ms = model.warm_up()
         logger.info("loaded %s on %s, warm-up %.0f ms", model.manifest.ref, self._device, warm_ms)
         return model
 
     async def detect(self, image: PreprocessedImage, params: DetectParams) -> DetectionResult:
-        result: DetectionResult = await self.detect_batch(image, params)
+        # `image` arrives resolved: the ingress passed the Preprocessor's response straight in.
+        result: DetectionResult = await self.detect_batch(_Job(image, params))
         return result
 
-    @serve.batch(max_batch_size=4, batch_wait_timeout_s=0.0)
-    async def detect_batch(
-        self, images: list[PreprocessedImage], params: list[DetectParams]
-    ) -> list[DetectionResult]:
+    async def _run_batch(self, jobs: list[_Job]) -> list[DetectionResult]:
         model = self._require_model()  # the whole batch runs on the model it started with
         loop = asyncio.get_running_loop()
         started = time.perf_counter()
         raws = await loop.run_in_executor(
-            self._forward_pool, model.predict, [image.pixels for image in images]
+            self._forward_pool, model.predict, [job.image.pixels for job in jobs]
         )
         inference_ms = (time.perf_counter() - started) * 1000.0
         return [
-            build_result(raw, image, model.manifest, p, inference_ms)
-            for raw, image, p in zip(raws, images, params, strict=True)
+            build_result(raw, job.image, model.manifest, job.params, inference_ms)
+            for raw, job in zip(raws, jobs, strict=True)
         ]
 
     def models(self) -> ModelsInfo:
@@ -88,3 +108,8 @@ class Detector:
         if self._model is None:
             raise NotReadyError("no model is loaded yet")
         return self._model
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)

@@ -69,22 +69,22 @@ def preprocess_image(
     if image_format is None:
         raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
     image = _open_checked(data, image_format, limits.max_pixels)
-    orientation = image.getexif().get(_EXIF_ORIENTATION_TAG, 1)
-    transposed = orientation in _TRANSPOSING_ORIENTATIONS
     stored_w, stored_h = image.size
-    original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
     target_w, target_h = target_size
-    if image_format == "JPEG":
-        # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is much smaller.
-        image.draft("RGB", (target_h, target_w) if transposed else (target_w, target_h))
     try:
+        # PNG keeps EXIF after the pixel data, so reading it may decode the whole image.
+        transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
+        if image_format == "JPEG":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is much smaller.
+            image.draft("RGB", (target_h, target_w) if transposed else (target_w, target_h))
         image.load()
         image = ImageOps.exif_transpose(image)
-        rgb = image.convert("RGB").resize(
+        rgb = _to_rgb(image).resize(
             (target_w, target_h), Image.Resampling.BILINEAR, reducing_gap=3.0
         )
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+    original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
     pixels = np.asarray(rgb, dtype=np.uint8)
     return PreprocessedImage(
         pixels=pixels,
@@ -114,3 +114,15 @@ def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Imag
             f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} pixels"
         )
     return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # convert("RGB") clips 16-bit values at 255 (a white image); scale to 8 bits instead.
+        wide = np.asarray(image).astype(np.int64)
+        bits = 16 if image.mode.startswith("I;16") or wide.max(initial=0) < 65536 else 32
+        narrow = np.clip(wide >> (bits - 8), 0, 255).astype(np.uint8)
+        return Image.fromarray(narrow, mode="L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # what PIL asks for palette images with alpha
+    return image.convert("RGB")

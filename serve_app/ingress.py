@@ -1,5 +1,7 @@
 """The HTTP/WebSocket ingress deployment: a thin shell around the FastAPI app of API v1."""
 
+from typing import Any
+
 from fastapi import FastAPI
 from ray import serve
 from ray.serve.handle import DeploymentHandle
@@ -13,7 +15,10 @@ from serve_app.pipeline import ServePipeline
 @serve.ingress()
 class Ingress:
     def __init__(
-        self, preprocessor: DeploymentHandle, detector: DeploymentHandle, args: IngressArgs
+        self,
+        preprocessor: DeploymentHandle[Any],
+        detector: DeploymentHandle[Any],
+        args: IngressArgs,
     ) -> None:
         self._pipeline = ServePipeline(preprocessor, detector, args.request_timeout_s)
         self._args = args

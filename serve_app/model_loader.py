@@ -1,6 +1,7 @@
 """Build torchvision detectors from manifests and load their verified weights."""
 
 import hashlib
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 
@@ -20,17 +21,18 @@ Builder = Callable[[ModelManifest], nn.Module]
 def _ssdlite(manifest: ModelManifest) -> nn.Module:
     if tuple(manifest.input_size) != (320, 320):
         raise ModelLoadError("ssdlite320_mobilenet_v3_large has a fixed input_size of [320, 320]")
-    return ssdlite320_mobilenet_v3_large(
+    model: nn.Module = ssdlite320_mobilenet_v3_large(
         weights=None,
         weights_backbone=None,
         num_classes=len(manifest.labels) + 1,  # + background
         score_thresh=manifest.candidate_score_floor,
         detections_per_img=manifest.max_detections,
     )
+    return model
 
 
 def _fasterrcnn(manifest: ModelManifest) -> nn.Module:
-    return fasterrcnn_mobilenet_v3_large_320_fpn(
+    model: nn.Module = fasterrcnn_mobilenet_v3_large_320_fpn(
         weights=None,
         weights_backbone=None,
         num_classes=len(manifest.labels) + 1,
@@ -39,6 +41,7 @@ def _fasterrcnn(manifest: ModelManifest) -> nn.Module:
         min_size=min(manifest.input_size),
         max_size=max(manifest.input_size),
     )
+    return model
 
 
 ARCHITECTURES: dict[str, Builder] = {
@@ -81,7 +84,7 @@ def load_model(directory: Path, device: torch.device) -> tuple[nn.Module, ModelM
     try:
         state = torch.load(weights_path, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
-    except (RuntimeError, ValueError, OSError) as exc:
+    except (RuntimeError, ValueError, TypeError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelLoadError(f"weights in {weights_path} do not fit the manifest: {exc}") from None
     return model.eval().to(device), manifest
 

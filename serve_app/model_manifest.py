@@ -59,7 +59,7 @@ def read_manifest(directory: Path) -> ModelManifest:
         raw = yaml.safe_load(path.read_text())
     except FileNotFoundError:
         raise ModelLoadError(f"no {MANIFEST_FILE} in {directory}") from None
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise ModelLoadError(f"{path} is not valid YAML: {exc}") from None
     try:
         manifest = ModelManifest.model_validate(raw)

@@ -6,10 +6,10 @@ ingress. The ingress module imports this one and never imports torch.
 """
 
 import asyncio
-from typing import Protocol
+from typing import Any, Protocol
 
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
-from ray.serve.handle import DeploymentHandle
+from ray.serve.handle import DeploymentHandle, DeploymentResponse
 
 from serve_app.errors import NotReadyError, OverloadedError, UpstreamTimeoutError
 from serve_app.payloads import DetectionResult, DetectParams, ModelsInfo, ModelSummary
@@ -24,8 +24,8 @@ class DetectionPipeline(Protocol):
 class ServePipeline:
     def __init__(
         self,
-        preprocessor: DeploymentHandle,
-        detector: DeploymentHandle,
+        preprocessor: DeploymentHandle[Any],
+        detector: DeploymentHandle[Any],
         timeout_s: float,
     ) -> None:
         self._preprocessor = preprocessor
@@ -34,7 +34,7 @@ class ServePipeline:
         self._active: ModelSummary | None = None
 
     async def models(self) -> ModelsInfo:
-        info: ModelsInfo = await self._call(self._detector.models.remote(), self._timeout_s)
+        info: ModelsInfo = await self._call(self._detector.models.remote())
         self._active = info.active
         return info
 
@@ -42,23 +42,22 @@ class ServePipeline:
         active = self._active or (await self.models()).active
         preprocessed = self._preprocessor.process.remote(data, active.input_size)
         result: DetectionResult = await self._call(
-            self._detector.detect.remote(preprocessed, params), self._timeout_s
+            self._detector.detect.remote(preprocessed, params)
         )
         if result.model != active.ref:
             self._active = None  # the model was swapped: learn its input size again
         return result
 
-    @staticmethod
-    async def _call(response: object, timeout_s: float) -> object:
+    async def _call(self, response: DeploymentResponse[Any] | Any) -> Any:
         try:
-            return await asyncio.wait_for(_awaitable(response), timeout_s)
+            return await asyncio.wait_for(_resolve(response), self._timeout_s)
         except TimeoutError:
-            raise UpstreamTimeoutError(f"no answer within {timeout_s:.0f} s") from None
+            raise UpstreamTimeoutError(f"no answer within {self._timeout_s:.0f} s") from None
         except BackPressureError:
             raise OverloadedError("the detection backend is at capacity; retry shortly") from None
         except DeploymentUnavailableError:
             raise NotReadyError("the detection backend is unavailable") from None
 
 
-async def _awaitable(response: object) -> object:
-    return await response  # type: ignore[misc]
+async def _resolve(response: DeploymentResponse[Any] | Any) -> Any:
+    return await response

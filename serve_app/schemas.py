@@ -6,7 +6,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from serve_app.payloads import DetectionResult, ModelsInfo, ModelSummary
 
-_DETECTION_EXAMPLE = {"label": "syringe", "score": 0.91, "box": [412.0, 88.5, 530.0, 140.2]}
+_DETECTION_EXAMPLE: dict[str, Any] = {
+    "label": "syringe",
+    "score": 0.91,
+    "box": [412.0, 88.5, 530.0, 140.2],
+}
 
 
 class ModelRefOut(BaseModel):

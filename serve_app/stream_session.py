@@ -8,7 +8,7 @@ Frames wait in a small pending buffer; when it is full the oldest pending frame 
 import asyncio
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ class Frame:
     received_at: float  # time.perf_counter()
 
 
-ProcessFrame = Callable[[Frame], Awaitable[Message]]
+ProcessFrame = Callable[[Frame], Coroutine[Any, Any, Message]]
 
 
 class FrameScheduler:

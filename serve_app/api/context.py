@@ -1,4 +1,4 @@
-"""What the routes share within one replica: the pipeline, the arguments and the admission limits."""
+"""What the routes share within one replica: pipeline, arguments and admission limits."""
 
 from collections.abc import Iterator
 from contextlib import contextmanager

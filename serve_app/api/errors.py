@@ -1,6 +1,7 @@
 """The one table from domain errors to HTTP statuses and WebSocket close codes."""
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -65,7 +66,7 @@ def ws_close_code(error: ServiceError) -> int:
 
 
 def error_response(
-    request: Request, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    request: Request, status: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
     request_id = request_id_of(request)
     body = ErrorResponse(error=ErrorDetail(code=code, message=message, request_id=request_id))

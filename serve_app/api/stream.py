@@ -33,7 +33,7 @@ class StreamQuery(BaseModel):
     max_detections: int = Field(default=100, ge=1, le=1000)
 
 
-@router.websocket("/v1/stream")
+@router.websocket("/stream")
 async def stream(websocket: WebSocket) -> None:
     context = get_context(websocket)
     await websocket.accept()

@@ -1,0 +1,33 @@
+"""(c) The same API and model behind one plain uvicorn process: the shape this product replaces."""
+
+import argparse
+
+import torch
+import uvicorn
+
+from serve_app.api.app import create_api
+from serve_app.app_args import IngressArgs
+from serve_app.imaging import ImageLimits
+from serve_app.local_pipeline import LocalPipeline
+from serve_app.model_manifest import model_dir
+from serve_app.payloads import ModelRef
+from serve_app.settings import get_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--model", required=True, help="name:version")
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    root = get_settings().models_root
+    pipeline = LocalPipeline(
+        model_dir(root, ModelRef.parse(args.model)), root, ImageLimits(), torch.device("cpu")
+    )
+    app = create_api(pipeline, IngressArgs(), behind_serve_proxy=False)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
+
+
+if __name__ == "__main__":
+    main()

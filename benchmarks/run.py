@@ -1,0 +1,197 @@
+"""Run the whole benchmark: (a) bare pipeline, (b) Ray Serve end to end, (c) plain FastAPI.
+
+    python -m benchmarks.run [--duration 10] [--config configs/serve_config.yaml]
+
+All three see the same images and the same model. Prints a table with the ratios (b)/(a)
+and (b)/(c), the peak resident memory of every Ray process, and writes
+benchmarks/results/latest.{json,png}.
+"""
+
+import argparse
+import asyncio
+import multiprocessing
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from tqdm import tqdm
+
+from benchmarks.bare import BareResult, run_bare
+from benchmarks.images import shelf_jpegs
+from benchmarks.load import LoadResult, http_load, ws_load
+from benchmarks.memory import PeakRssSampler
+from benchmarks.report import Row, format_table, percentiles, save
+from serve_app.local_cluster import ClusterPorts, LocalCluster, with_http_port
+from serve_app.model_manifest import model_dir
+from serve_app.payloads import ModelRef
+from serve_app.settings import get_settings
+
+CONCURRENCY = (1, 8, 32)
+RESULTS = Path(__file__).parent / "results"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_until_ready(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the server died before {url} was ready")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")
+
+
+def _bare_in_subprocess(queue: Any, *args: Any) -> None:
+    queue.put(run_bare(*args))
+
+
+def bare_rows(model: ModelRef, images: list[bytes], duration: float, threads: int) -> list[Row]:
+    """Each batch size in a fresh process, so torch's thread pool state does not carry over."""
+    rows = []
+    directory = model_dir(get_settings().models_root, model)
+    context = multiprocessing.get_context("spawn")
+    for batch_size in (1, 4):
+        queue = context.Queue()
+        process = context.Process(
+            target=_bare_in_subprocess,
+            args=(queue, directory, images, batch_size, duration, threads),
+        )
+        process.start()
+        result: BareResult = queue.get()
+        process.join()
+        p50, p99 = percentiles(result.latencies_ms)
+        rows.append(Row("bare", f"batch={batch_size}", result.images_per_s, p50, p99, 0))
+    return rows
+
+
+def load_rows(setup: str, base: str, images: list[bytes], duration: float, ws: bool) -> list[Row]:
+    results: list[LoadResult] = [
+        asyncio.run(http_load(f"{base}/v1/detect", images, c, duration)) for c in CONCURRENCY
+    ]
+    if ws:
+        ws_base = base.replace("http://", "ws://")
+        results.append(asyncio.run(ws_load(f"{ws_base}/v1/stream", images, 3, duration)))
+    rows = []
+    for result in results:
+        p50, p99 = percentiles(result.latencies_ms)
+        scenario = result.label
+        rows.append(Row(setup, scenario, result.throughput, p50, p99, sum(result.errors.values())))
+    return rows
+
+
+def serve_rows(
+    config_path: Path, images: list[bytes], duration: float
+) -> tuple[list[Row], int, dict[str, Any]]:
+    http_port = free_port()
+    ports = ClusterPorts(
+        gcs=free_port(), dashboard=free_port(), metrics=free_port(), client=free_port()
+    )
+    run_dir = Path(tempfile.mkdtemp(prefix="medinv-bench-"))
+    cluster = LocalCluster(run_dir=run_dir, ports=ports)
+    config = with_http_port(yaml.safe_load(config_path.read_text()), http_port)
+    base = f"http://127.0.0.1:{http_port}"
+    pid = cluster.start()
+    try:
+        cluster.deploy(config)
+        wait_until_ready(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
+        with PeakRssSampler(pid) as sampler:
+            rows = load_rows("serve", base, images, duration, ws=True)
+        return rows, sampler.peak_bytes, config
+    finally:
+        cluster.stop()
+
+
+def plain_rows(model: ModelRef, images: list[bytes], duration: float, threads: int) -> list[Row]:
+    port = free_port()
+    command = [
+        sys.executable, "-m", "benchmarks.plain_server", "--port", str(port),
+        "--model", str(model), "--threads", str(threads),
+    ]  # fmt: skip
+    server = subprocess.Popen(command)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_ready(f"{base}/v1/ready", 120, lambda: server.poll() is None)
+        return load_rows("plain-fastapi", base, images, duration, ws=True)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--config", type=Path, default=Path("configs/serve_config.yaml"))
+    parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
+    parser.add_argument("--images", type=int, default=16)
+    args = parser.parse_args()
+
+    serve_config = yaml.safe_load(args.config.read_text())
+    application = serve_config["applications"][0]
+    detector = next(d for d in application["deployments"] if d["name"] == "Detector")
+    model = ModelRef.parse(detector["user_config"]["model"])
+    threads = int(application["args"]["detector"]["torch_threads"])
+    images = shelf_jpegs(args.images)
+
+    steps = tqdm(total=3, desc="benchmark", unit="setup")
+    steps.set_postfix_str("bare pipeline")
+    bare = bare_rows(model, images, args.duration, threads)
+    steps.update()
+    steps.set_postfix_str("Ray Serve")
+    served, peak_rss, _ = serve_rows(args.config, images, args.duration)
+    steps.update()
+    steps.set_postfix_str("plain FastAPI")
+    plain = plain_rows(model, images, args.duration, threads)
+    steps.update()
+    steps.close()
+
+    best_bare = max(bare, key=lambda row: row.throughput)
+    rows = [*bare, *served, *plain]
+    plain_by_scenario = {row.scenario: row for row in plain}
+    print()
+    print(f"model {model}, {len(images)} JPEGs 1280x960, {args.duration:.0f} s per scenario")
+    print(format_table(rows, best_bare, plain_by_scenario))
+    saturated = max(
+        (r for r in served if r.scenario.startswith("http")), key=lambda r: r.throughput
+    )
+    stream = next(r for r in served if r.scenario.startswith("ws"))
+    serve_c1 = next(r for r in served if r.scenario == "http c=1")
+    bare_b1 = next(r for r in bare if r.scenario == "batch=1")
+    summary = {
+        "saturated_over_bare": saturated.throughput / best_bare.throughput,
+        "stream_over_bare": stream.throughput / best_bare.throughput,
+        "c1_p50_minus_bare_ms": serve_c1.p50_ms - bare_b1.p50_ms,
+        "serve_peak_rss_gib": peak_rss / 2**30,
+    }
+    print()
+    print(
+        f"end-to-end at saturation ÷ bare   {summary['saturated_over_bare']:.2f}  (target ≥ 0.85)"
+    )
+    print(f"WebSocket frames/s ÷ bare         {summary['stream_over_bare']:.2f}  (target ≥ 0.85)")
+    print(
+        f"c=1 p50 - bare batch=1 p50        {summary['c1_p50_minus_bare_ms']:+.1f} ms (target ≤ 10)"
+    )
+    print(f"peak RSS of all Ray processes     {summary['serve_peak_rss_gib']:.2f} GiB (target ≤ 3)")
+    json_path, png_path = save(rows, {"model": str(model), "summary": summary}, RESULTS)
+    print(f"\nwrote {json_path} and {png_path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""Start, deploy to and stop a local Ray head that this checkout owns.
+
+`make run`/`make stop`, the Serve tests and the benchmark all go through here. The head runs
+as `ray start --head --block`, which stays in the foreground and stops exactly the Ray
+processes it started when it receives SIGTERM: its PID, kept in `<run_dir>/ray.pid`, is all
+that is needed to stop it. Nothing here touches Ray processes it did not start.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+@dataclass(frozen=True)
+class ClusterPorts:
+    gcs: int = 6380  # Ray's default 6379 is where Redis listens on these machines
+    dashboard: int = 8265
+    metrics: int = 8080
+    client: int = 10001
+
+
+@dataclass(frozen=True)
+class LocalCluster:
+    run_dir: Path
+    ports: ClusterPorts = ClusterPorts()
+    num_cpus: int = 2
+
+    @property
+    def pid_file(self) -> Path:
+        return self.run_dir / "ray.pid"
+
+    @property
+    def token_file(self) -> Path:
+        return self.run_dir / "ray_auth_token"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.ports.dashboard}"
+
+    def client_env(self) -> dict[str, str]:
+        """Environment for the head and for every client: token auth, loopback only."""
+        return {
+            "RAY_AUTH_MODE": "token",
+            "RAY_AUTH_TOKEN_PATH": str(self.token_file.resolve()),
+            "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+        }
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        return pid
+
+    def start(self, extra_env: dict[str, str] | None = None) -> int:
+        running = self.pid()
+        if running is not None:
+            return running
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.token_file.is_file() or not self.token_file.read_text().strip():
+            self.token_file.write_text(secrets.token_hex(32))
+            self.token_file.chmod(0o600)
+        command = [
+            str(Path(sys.executable).with_name("ray")), "start", "--head", "--block",
+            "--port", str(self.ports.gcs),
+            "--ray-client-server-port", str(self.ports.client),
+            "--num-cpus", str(self.num_cpus), "--num-gpus", "0",
+            "--node-ip-address", "127.0.0.1",
+            "--dashboard-host", "127.0.0.1", "--dashboard-port", str(self.ports.dashboard),
+            "--metrics-export-port", str(self.ports.metrics),
+            "--disable-usage-stats",
+        ]  # fmt: skip
+        env = {**os.environ, **self.client_env(), **(extra_env or {})}
+        with (self.run_dir / "ray.log").open("ab") as log:
+            process = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        self.pid_file.write_text(str(process.pid))
+        return process.pid
+
+    def stop(self, timeout_s: float = 60.0) -> bool:
+        """SIGTERM the `ray start --block` process and wait for it; False if none was running."""
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.pid() is not None:
+            _reap(pid)
+            time.sleep(0.2)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+    def deploy(self, config: Path | dict[str, Any], timeout_s: float = 90.0) -> None:
+        """`serve deploy` the config, retrying while the dashboard is still starting."""
+        if isinstance(config, dict):
+            path = self.run_dir / "serve_config.deployed.yaml"
+            path.write_text(yaml.safe_dump(config, sort_keys=False))
+        else:
+            path = config
+        serve = str(Path(sys.executable).with_name("serve"))
+        command = [serve, "deploy", str(path), "--address", self.dashboard_url]
+        env = {**os.environ, **self.client_env()}
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.pid() is None:
+                raise RuntimeError(f"the Ray head is not running; see {self.run_dir / 'ray.log'}")
+            result = subprocess.run(command, env=env, capture_output=True, text=True)
+            if result.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"serve deploy failed:\n{result.stdout}\n{result.stderr}")
+            time.sleep(1.0)
+
+    def serve_status(self, app_name: str) -> str:
+        """The application's status from the dashboard's REST API (what `serve status` reads)."""
+        request = urllib.request.Request(
+            f"{self.dashboard_url}/api/serve/applications/",
+            headers={"Authorization": f"Bearer {self.token_file.read_text().strip()}"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            details = json.loads(response.read())
+        application = (details.get("applications") or {}).get(app_name) or {}
+        return str(application.get("status", "NOT_DEPLOYED"))
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def with_http_port(config: dict[str, Any], port: int) -> dict[str, Any]:
+    """A copy of a Serve config whose proxy listens on `port` (tests and benchmarks)."""
+    patched = yaml.safe_load(yaml.safe_dump(config))
+    patched.setdefault("http_options", {})["port"] = port
+    return dict(patched)
