@@ -18,12 +18,17 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--model", required=True, help="name:version")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--workers", type=int, default=2, help="requests processed at once")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     root = get_settings().models_root
     pipeline = LocalPipeline(
-        model_dir(root, ModelRef.parse(args.model)), root, ImageLimits(), torch.device("cpu")
+        model_dir(root, ModelRef.parse(args.model)),
+        root,
+        ImageLimits(),
+        torch.device("cpu"),
+        workers=args.workers,
     )
     app = create_api(pipeline, IngressArgs(), behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")

@@ -15,7 +15,13 @@ from serve_app.app_args import DetectorArgs, DetectorUserConfig
 from serve_app.errors import ModelLoadError, NotReadyError
 from serve_app.inference import DetectorModel, pick_device
 from serve_app.model_manifest import list_manifests, model_dir
-from serve_app.payloads import DetectionResult, DetectParams, ModelsInfo, PreprocessedImage
+from serve_app.payloads import (
+    BatchingInfo,
+    DetectionResult,
+    DetectParams,
+    ModelsInfo,
+    PreprocessedImage,
+)
 from serve_app.postprocess import build_result
 from serve_app.settings import get_settings
 
@@ -33,6 +39,8 @@ class Detector:
     def __init__(self, args: DetectorArgs) -> None:
         self._device = pick_device()
         self._model: DetectorModel | None = None
+        self._config = DetectorUserConfig()
+        self._forward_workers = args.forward_workers
         # Forwards run off the event loop so the next batch gathers meanwhile. On a small CPU,
         # several single-threaded forwards side by side use the cores better than one forward
         # with several intra-op threads (whose OpenMP workers spin and fight other processes).
@@ -46,8 +54,8 @@ class Detector:
         # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
         # from the application's args.
         self.detect_batch = serve.batch(
-            max_batch_size=DetectorUserConfig().max_batch_size,
-            batch_wait_timeout_s=DetectorUserConfig().batch_wait_timeout_s,
+            max_batch_size=self._config.max_batch_size,
+            batch_wait_timeout_s=self._config.batch_wait_timeout_s,
             max_concurrent_batches=args.forward_workers,
         )(self._run_batch)
 
@@ -56,6 +64,7 @@ class Detector:
         batcher: Any = self.detect_batch  # serve.batch adds these setters; its types do not say so
         batcher.set_max_batch_size(config.max_batch_size)
         batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        self._config = config
         if self._model is not None and self._model.manifest.ref == config.model_ref:
             return
         directory = model_dir(get_settings().models_root, config.model_ref)
@@ -99,6 +108,11 @@ class Detector:
             active=model.manifest.summary(),
             device=str(self._device),
             available=[m.summary() for m in list_manifests(get_settings().models_root)],
+            batching=BatchingInfo(
+                max_batch_size=self._config.max_batch_size,
+                batch_wait_timeout_s=self._config.batch_wait_timeout_s,
+                concurrent_batches=self._forward_workers,
+            ),
         )
 
     def check_health(self) -> None:

@@ -14,20 +14,26 @@ import torch
 from serve_app.imaging import ImageLimits, preprocess_image
 from serve_app.inference import DetectorModel
 from serve_app.model_manifest import list_manifests
-from serve_app.payloads import DetectionResult, DetectParams, ModelsInfo
+from serve_app.payloads import BatchingInfo, DetectionResult, DetectParams, ModelsInfo
 from serve_app.postprocess import build_result
 
 
 class LocalPipeline:
     def __init__(
-        self, model_directory: Path, models_root: Path, limits: ImageLimits, device: torch.device
+        self,
+        model_directory: Path,
+        models_root: Path,
+        limits: ImageLimits,
+        device: torch.device,
+        workers: int = 1,
     ) -> None:
         self._model = DetectorModel(model_directory, device)
-        self._model.warm_up()
         self._models_root = models_root
         self._limits = limits
         self._device = device
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-pipeline")
+        self._workers = workers
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-pipeline")
+        self._pool.submit(self._model.warm_up).result()
 
     async def detect(self, data: bytes, params: DetectParams) -> DetectionResult:
         return await asyncio.get_running_loop().run_in_executor(
@@ -46,4 +52,7 @@ class LocalPipeline:
             active=self._model.manifest.summary(),
             device=str(self._device),
             available=[m.summary() for m in list_manifests(self._models_root)],
+            batching=BatchingInfo(
+                max_batch_size=1, batch_wait_timeout_s=0.0, concurrent_batches=self._workers
+            ),
         )

@@ -70,7 +70,15 @@ class ModelSummary:
 
 
 @dataclass(frozen=True)
+class BatchingInfo:
+    max_batch_size: int
+    batch_wait_timeout_s: float
+    concurrent_batches: int
+
+
+@dataclass(frozen=True)
 class ModelsInfo:
     active: ModelSummary
     device: str
     available: list[ModelSummary]
+    batching: BatchingInfo

@@ -116,10 +116,17 @@ class ModelOut(BaseModel):
         )
 
 
+class BatchingOut(BaseModel):
+    max_batch_size: int = Field(description="Detector user_config; changes without restarts")
+    batch_wait_timeout_s: float
+    concurrent_batches: int = Field(description="forward passes one replica runs at once")
+
+
 class ModelsResponse(BaseModel):
     active: ModelOut
     device: str = Field(examples=["cpu", "cuda"])
     available: list[ModelOut]
+    batching: BatchingOut
 
     @classmethod
     def from_info(cls, info: ModelsInfo) -> "ModelsResponse":
@@ -127,6 +134,11 @@ class ModelsResponse(BaseModel):
             active=ModelOut.from_summary(info.active),
             device=info.device,
             available=[ModelOut.from_summary(s) for s in info.available],
+            batching=BatchingOut(
+                max_batch_size=info.batching.max_batch_size,
+                batch_wait_timeout_s=info.batching.batch_wait_timeout_s,
+                concurrent_batches=info.batching.concurrent_batches,
+            ),
         )
 
 

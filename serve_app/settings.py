@@ -17,7 +17,6 @@ class Settings(BaseSettings):
 
     # The repo's models/ for local runs (editable install); a read-only volume in Kubernetes.
     models_root: Path = _REPO_ROOT / "models"
-    log_level: str = "INFO"
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,33 @@
+"""Checks of API v1 payloads that every transport must satisfy."""
+
+from collections import Counter
+from typing import Any
+
+
+def assert_detection_response(body: dict[str, Any], width: int, height: int) -> None:
+    assert set(body) == {"request_id", "model", "image", "detections", "counts", "timing_ms"}
+    assert body["image"] == {"width": width, "height": height}
+    assert set(body["model"]) == {"name", "version"}
+    assert set(body["timing_ms"]) == {"preprocess", "inference", "total"}
+    assert body["timing_ms"]["total"] >= body["timing_ms"]["inference"] > 0
+    assert_detections(body["detections"], body["counts"], width, height)
+
+
+def assert_detections(
+    detections: list[dict[str, Any]], counts: dict[str, int], width: int, height: int
+) -> None:
+    assert detections, "the demo model finds boxes on a shelf image"
+    for detection in detections:
+        x1, y1, x2, y2 = detection["box"]
+        assert 0 <= x1 <= x2 <= width and 0 <= y1 <= y2 <= height, detection
+        assert 0.0 <= detection["score"] <= 1.0
+    scores = [d["score"] for d in detections]
+    assert scores == sorted(scores, reverse=True)
+    assert counts == dict(Counter(d["label"] for d in detections))
+
+
+def assert_error(body: dict[str, Any], code: str) -> None:
+    assert set(body) == {"error"}
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    assert body["error"]["request_id"]

@@ -1,0 +1,78 @@
+"""`serve deploy` of configs/serve_config.yaml on a real local cluster, and hot reconfiguration."""
+
+import copy
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import yaml
+
+from tests.serve.conftest import APP_NAME, ServeService
+
+
+def _detector(config: dict[str, Any]) -> dict[str, Any]:
+    deployments = config["applications"][0]["deployments"]
+    detector: dict[str, Any] = next(d for d in deployments if d["name"] == "Detector")
+    return detector
+
+
+def _wait_for_batching(service: ServeService, expected: dict[str, Any]) -> None:
+    deadline = time.monotonic() + 90
+    seen: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        seen = httpx.get(f"{service.base_url}/v1/models", timeout=10).json()["batching"]
+        if all(seen[key] == value for key, value in expected.items()):
+            return
+        time.sleep(1)
+    raise AssertionError(f"batching is {seen}, expected {expected}")
+
+
+def test_serve_status_cli_reports_every_deployment_healthy(serve_service: ServeService) -> None:
+    serve_cli = str(Path(sys.executable).with_name("serve"))
+    result = subprocess.run(
+        [serve_cli, "status", "--address", serve_service.cluster.dashboard_url],
+        env={**os.environ, **serve_service.cluster.client_env()},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    application = yaml.safe_load(result.stdout)["applications"][APP_NAME]
+    assert application["status"] == "RUNNING"
+    assert {name: d["status"] for name, d in application["deployments"].items()} == {
+        "Ingress": "HEALTHY",
+        "Preprocessor": "HEALTHY",
+        "Detector": "HEALTHY",
+    }
+
+
+def test_batching_changes_in_place_through_user_config(serve_service: ServeService) -> None:
+    original = serve_service.config
+    replicas_before = serve_service.replica_ids()
+    changed = copy.deepcopy(original)
+    _detector(changed)["user_config"].update(max_batch_size=2, batch_wait_timeout_s=0.005)
+    try:
+        serve_service.cluster.deploy(changed)
+        _wait_for_batching(serve_service, {"max_batch_size": 2, "batch_wait_timeout_s": 0.005})
+        assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
+        response = httpx.post(
+            f"{serve_service.base_url}/v1/detect",
+            content=(Path(__file__).parents[2] / "examples" / "shelf.jpg").read_bytes(),
+            headers={"Content-Type": "image/jpeg"},
+            timeout=30,
+        )
+        assert response.status_code == 200
+    finally:
+        serve_service.cluster.deploy(original)
+        restored = _detector(original)["user_config"]
+        _wait_for_batching(
+            serve_service,
+            {
+                "max_batch_size": restored["max_batch_size"],
+                "batch_wait_timeout_s": restored["batch_wait_timeout_s"],
+            },
+        )
+    assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]

@@ -1,0 +1,89 @@
+"""REST through Serve's HTTP proxy: the real ingress, preprocessor and detector replicas."""
+
+import asyncio
+
+import httpx
+import pytest
+
+from tests.assertions import assert_detection_response, assert_error
+from tests.factories import bomb_png, encode, shelf, shelf_jpeg
+from tests.serve.conftest import ServeService
+
+JPEG = {"Content-Type": "image/jpeg"}
+
+
+def test_raw_jpeg_returns_detections_with_one_request_id(serve_service: ServeService) -> None:
+    response = httpx.post(
+        f"{serve_service.base_url}/v1/detect",
+        content=shelf_jpeg(800, 600),
+        headers=JPEG,
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert_detection_response(body, 800, 600)
+    assert response.headers.get_list("X-Request-ID") == [body["request_id"]]
+
+
+def test_multipart_png_returns_detections(serve_service: ServeService) -> None:
+    files = {"image": ("shelf.png", encode(shelf(400, 300), "PNG"), "image/png")}
+    response = httpx.post(f"{serve_service.base_url}/v1/detect", files=files, timeout=30)
+    assert response.status_code == 200, response.text
+    assert_detection_response(response.json(), 400, 300)
+
+
+ELEVEN_MIB = b"\xff\xd8\xff" + b"\x00" * (11 * 1024 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("path", "data", "headers", "status", "code"),
+    [
+        ("/v1/detect", b"garbage", JPEG, 400, "invalid_image"),
+        ("/v1/detect", ELEVEN_MIB, JPEG, 413, "payload_too_large"),
+        ("/v1/detect", bomb_png(), {"Content-Type": "image/png"}, 413, "image_too_large"),
+        ("/v1/detect", b"GIF89a", {"Content-Type": "image/gif"}, 415, "unsupported_media_type"),
+        ("/v1/detect?min_score=3", shelf_jpeg(), JPEG, 422, "invalid_parameters"),
+        ("/v1/nowhere", b"", JPEG, 404, "not_found"),
+    ],
+    ids=["400", "413-bytes", "413-pixels", "415", "422", "404"],
+)
+def test_errors_are_json_and_leave_replicas_running(
+    serve_service: ServeService,
+    path: str,
+    data: bytes,
+    headers: dict[str, str],
+    status: int,
+    code: str,
+) -> None:
+    replicas_before = serve_service.replica_ids()
+    response = httpx.post(
+        f"{serve_service.base_url}{path}", content=data, headers=headers, timeout=60
+    )
+    assert response.status_code == status, response.text
+    assert_error(response.json(), code)
+    assert response.headers["X-Request-ID"] == response.json()["error"]["request_id"]
+    assert serve_service.replica_ids() == replicas_before
+    after = httpx.post(
+        f"{serve_service.base_url}/v1/detect", content=shelf_jpeg(), headers=JPEG, timeout=30
+    )
+    assert after.status_code == 200
+
+
+async def test_32_concurrent_requests_all_succeed(serve_service: ServeService) -> None:
+    images = [shelf_jpeg(320 + 16 * i, 240) for i in range(32)]
+    async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
+        responses = await asyncio.gather(
+            *(client.post("/v1/detect", content=image, headers=JPEG) for image in images)
+        )
+    assert [r.status_code for r in responses] == [200] * 32
+    for i, response in enumerate(responses):
+        assert_detection_response(response.json(), 320 + 16 * i, 240)
+    assert len({r.json()["request_id"] for r in responses}) == 32
+
+
+def test_ready_and_models(serve_service: ServeService) -> None:
+    ready = httpx.get(f"{serve_service.base_url}/v1/ready", timeout=10)
+    assert ready.status_code == 200 and ready.json()["status"] == "ready"
+    models = httpx.get(f"{serve_service.base_url}/v1/models", timeout=10).json()
+    assert models["active"]["name"] == ready.json()["model"]["name"]
+    assert models["device"] == "cpu"

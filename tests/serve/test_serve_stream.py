@@ -1,0 +1,97 @@
+"""WS /v1/stream through Serve's proxy with a real `websockets` client."""
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+from websockets.asyncio.client import ClientConnection
+
+from tests.assertions import assert_detections
+from tests.factories import shelf_jpeg
+from tests.serve.conftest import ServeService
+
+FRAME = shelf_jpeg(320, 240)
+
+
+async def _receive(socket: ClientConnection, timeout_s: float = 60) -> dict[str, Any]:
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), timeout_s))
+    return message
+
+
+def _stream_cap(service: ServeService) -> int:
+    cap: int = service.config["applications"][0]["args"]["ingress"]["stream"][
+        "max_streams_per_replica"
+    ]
+    return cap
+
+
+async def test_frames_are_answered_in_order(serve_service: ServeService) -> None:
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as socket:
+        results = []
+        for _ in range(5):
+            await socket.send(FRAME)
+            results.append(await _receive(socket))
+    assert [r["frame"] for r in results] == [0, 1, 2, 3, 4]
+    for result in results:
+        assert result["type"] == "result" and result["dropped"] == 0
+        assert_detections(result["detections"], result["counts"], 320, 240)
+
+
+async def test_a_burst_of_100_frames_drops_stale_ones(serve_service: ServeService) -> None:
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as socket:
+        for _ in range(100):
+            await socket.send(FRAME)
+        results = [await _receive(socket)]
+        while results[-1]["frame"] != 99:  # the newest frame is never dropped
+            results.append(await _receive(socket))
+    frames = [r["frame"] for r in results]
+    assert all(r["type"] == "result" for r in results)
+    assert frames == sorted(set(frames)), "results come in frame order, each once"
+    assert results[-1]["dropped"] + len(results) == 100
+    assert results[-1]["dropped"] > 50, "most of a burst is stale by the time it is processed"
+
+
+async def test_bad_frame_then_good_frames(serve_service: ServeService) -> None:
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as socket:
+        await socket.send(b"\x89PNG\r\n\x1a\n but not really")
+        error = await _receive(socket)
+        await socket.send(FRAME)
+        first = await _receive(socket)
+        await socket.send(FRAME)
+        second = await _receive(socket)
+    assert (error["type"], error["frame"], error["code"]) == ("error", 0, "invalid_image")
+    assert (first["type"], first["frame"]) == ("result", 1)
+    assert (second["type"], second["frame"]) == ("result", 2)
+
+
+async def test_config_message_and_protocol_ping(serve_service: ServeService) -> None:
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream?min_score=0") as socket:
+        await socket.send(json.dumps({"type": "config", "max_detections": 1}))
+        await socket.send(FRAME)
+        result = await _receive(socket)
+        pong = await socket.ping()
+        latency = await asyncio.wait_for(pong, 10)
+    assert len(result["detections"]) == 1
+    assert latency >= 0
+
+
+async def test_streams_beyond_the_cap_are_closed_with_1013(serve_service: ServeService) -> None:
+    cap = _stream_cap(serve_service)
+    sockets = [await websockets.connect(f"{serve_service.ws_url}/v1/stream") for _ in range(cap)]
+    try:
+        for socket in sockets:  # every admitted stream is live
+            await socket.send(json.dumps({"type": "ping"}))
+            assert await _receive(socket) == {"type": "pong"}
+        async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as extra:
+            error = await _receive(extra)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                await _receive(extra)
+        assert error["code"] == "overloaded"
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+    finally:
+        await asyncio.gather(*(socket.close() for socket in sockets))
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as again:
+        await again.send(FRAME)
+        assert (await _receive(again))["type"] == "result"
