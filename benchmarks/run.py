@@ -10,13 +10,9 @@ benchmarks/results/latest.{json,png}.
 import argparse
 import asyncio
 import multiprocessing
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,34 +24,19 @@ from benchmarks.images import shelf_jpegs
 from benchmarks.load import LoadResult, http_load, ws_load
 from benchmarks.memory import MemoryPeak, PeakMemorySampler
 from benchmarks.report import Row, format_table, percentiles, save
-from serve_app.local_cluster import ClusterPorts, LocalCluster, with_http_port
+from serve_app.local_cluster import (
+    LocalCluster,
+    free_port,
+    free_ports,
+    wait_for_http_ok,
+    with_http_port,
+)
 from serve_app.model_manifest import model_dir
 from serve_app.payloads import ModelRef
 from serve_app.settings import get_settings
 
 CONCURRENCY = (1, 8, 32)
 RESULTS = Path(__file__).parent / "results"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def wait_until_ready(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not alive():
-            raise RuntimeError(f"the server died before {url} was ready")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} not ready after {timeout_s:.0f} s")
 
 
 def _bare_in_subprocess(queue: Any, *args: Any) -> None:
@@ -110,17 +91,14 @@ def serve_rows(
     setup: str, config_path: Path, images: list[bytes], duration: float, env: dict[str, str]
 ) -> tuple[list[Row], MemoryPeak]:
     http_port = free_port()
-    ports = ClusterPorts(
-        gcs=free_port(), dashboard=free_port(), metrics=free_port(), client=free_port()
-    )
     run_dir = Path(tempfile.mkdtemp(prefix="medinv-bench-"))
-    cluster = LocalCluster(run_dir=run_dir, ports=ports)
+    cluster = LocalCluster(run_dir=run_dir, ports=free_ports())
     config = with_http_port(yaml.safe_load(config_path.read_text()), http_port)
     base = f"http://127.0.0.1:{http_port}"
     pid = cluster.start(env)
     try:
         cluster.deploy(config)
-        wait_until_ready(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
+        wait_for_http_ok(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
         with PeakMemorySampler(pid) as sampler:
             rows = load_rows(setup, base, images, duration, ws=True)
         return rows, sampler.peak
@@ -139,7 +117,7 @@ def plain_rows(
     server = subprocess.Popen(command)
     try:
         base = f"http://127.0.0.1:{port}"
-        wait_until_ready(f"{base}/v1/ready", 120, lambda: server.poll() is None)
+        wait_for_http_ok(f"{base}/v1/ready", 120, lambda: server.poll() is None)
         return load_rows("plain-fastapi", base, images, duration, ws=True)
     finally:
         server.terminate()

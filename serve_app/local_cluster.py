@@ -11,10 +11,12 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -150,3 +152,29 @@ def with_http_port(config: dict[str, Any], port: int) -> dict[str, Any]:
     patched = yaml.safe_load(yaml.safe_dump(config))
     patched.setdefault("http_options", {})["port"] = port
     return dict(patched)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def free_ports() -> ClusterPorts:
+    return ClusterPorts(
+        gcs=free_port(), dashboard=free_port(), metrics=free_port(), client=free_port()
+    )
+
+
+def wait_for_http_ok(url: str, timeout_s: float, alive: Callable[[], bool]) -> None:
+    """Poll `url` until it answers 200; fail early once `alive()` says the server died."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the server died before {url} answered")
+        with contextlib.suppress(OSError), urllib.request.urlopen(url, timeout=2) as response:
+            if response.status == 200:
+                return
+        time.sleep(0.5)
+    raise TimeoutError(f"{url} did not answer 200 within {timeout_s:.0f} s")

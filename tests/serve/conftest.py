@@ -5,9 +5,7 @@ suite never attaches to a cluster someone else is running; it is stopped by PID 
 If it cannot start, every Serve test errors: nothing is skipped.
 """
 
-import socket
 import tempfile
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,16 +15,16 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.local_cluster import ClusterPorts, LocalCluster, with_http_port
+from serve_app.local_cluster import (
+    LocalCluster,
+    free_port,
+    free_ports,
+    wait_for_http_ok,
+    with_http_port,
+)
 
 SERVE_CONFIG = Path(__file__).parents[2] / "configs" / "serve_config.yaml"
 APP_NAME = "medinv"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -58,34 +56,17 @@ class ServeService:
         }
 
 
-def wait_until_ready(url: str, timeout_s: float, cluster: LocalCluster) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if cluster.pid() is None:
-            raise RuntimeError(f"the Ray head died; see {cluster.run_dir / 'ray.log'}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    raise TimeoutError(f"{url} was not ready within {timeout_s:.0f} s")
-
-
 @pytest.fixture(scope="session")
 def serve_service(models_root: Path) -> Iterator[ServeService]:
-    ports = ClusterPorts(
-        gcs=_free_port(), dashboard=_free_port(), metrics=_free_port(), client=_free_port()
-    )
-    cluster = LocalCluster(run_dir=Path(tempfile.mkdtemp(prefix="medinv-test-ray-")), ports=ports)
-    http_port = _free_port()
+    run_dir = Path(tempfile.mkdtemp(prefix="medinv-test-ray-"))
+    cluster = LocalCluster(run_dir=run_dir, ports=free_ports())
+    http_port = free_port()
     config = with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), http_port)
     cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root)})
     try:
         cluster.deploy(config)  # the real `serve deploy` CLI against the dashboard
         base_url = f"http://127.0.0.1:{http_port}"
-        wait_until_ready(f"{base_url}/v1/ready", 240, cluster)
+        wait_for_http_ok(f"{base_url}/v1/ready", 240, lambda: cluster.pid() is not None)
         yield ServeService(cluster=cluster, base_url=base_url, config=config)
     finally:
         cluster.stop()
