@@ -11,6 +11,8 @@ SERVE_CONFIG := configs/serve_config.yaml
 # The local Ray head: GCS on 6380 (Redis holds 6379), dashboard 8265, metrics 8080, token
 # auth with this checkout's own token, loopback only. See serve_app/local_cluster.py.
 MEDINV := $(BIN)/medinv
+# `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
+START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
 .PHONY: help install install-dev install-bench run stop test lint bench models
 
@@ -45,7 +47,7 @@ models: install
 	$(BIN)/medinv init-demo-model
 
 run: models
-	$(MEDINV) start
+	$(MEDINV) start $(START_FLAGS)
 	$(MEDINV) deploy $(SERVE_CONFIG)
 	$(MEDINV) wait
 	@echo

@@ -60,7 +60,8 @@ def save(rows: list[Row], extra: dict[str, object], directory: Path) -> tuple[Pa
     left.set_title("Throughput")
     right.bar(labels, [r.p50_ms for r in rows], color=bar_colours, label="p50")
     right.scatter(labels, [r.p99_ms for r in rows], color="black", marker="_", s=400, label="p99")
-    right.set_ylabel("latency ms")
+    right.set_yscale("log")
+    right.set_ylabel("latency ms (log)")
     right.set_title("Latency (p50 bars, p99 marks)")
     right.legend()
     for axis in (left, right):

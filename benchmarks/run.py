@@ -25,6 +25,7 @@ from benchmarks.load import LoadResult, http_load, ws_load
 from benchmarks.memory import MemoryPeak, PeakMemorySampler
 from benchmarks.report import Row, format_table, percentiles, save
 from serve_app.local_cluster import (
+    HAPROXY_ENV,
     LocalCluster,
     free_port,
     free_ports,
@@ -82,9 +83,6 @@ def load_rows(setup: str, base: str, images: list[bytes], duration: float, ws: b
         scenario = result.label
         rows.append(Row(setup, scenario, result.throughput, p50, p99, sum(result.errors.values())))
     return rows
-
-
-HAPROXY_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1"}
 
 
 def serve_rows(

@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from serve_app.config_check import load_and_check
 from serve_app.demo_model import ensure_demo_model
-from serve_app.local_cluster import ClusterPorts, LocalCluster
+from serve_app.local_cluster import HAPROXY_ENV, ClusterPorts, LocalCluster
 from serve_app.settings import get_settings
 
 
@@ -44,7 +44,7 @@ def _cluster(args: argparse.Namespace) -> LocalCluster:
 
 def _start(args: argparse.Namespace) -> int:
     cluster = _cluster(args)
-    pid = cluster.start()
+    pid = cluster.start(HAPROXY_ENV if args.haproxy else None)
     print(f"Ray head running as PID {pid} (log {cluster.run_dir / 'ray.log'})")
     return 0
 
@@ -125,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
     cluster_options.add_argument("--num-cpus", type=int, default=2)
 
     start = commands.add_parser("start", parents=[cluster_options], help="start a local Ray head")
+    start.add_argument(
+        "--haproxy", action="store_true", help="HAProxy instead of Serve's Python proxy"
+    )
     start.set_defaults(handler=_start)
 
     deploy = commands.add_parser("deploy", parents=[cluster_options], help="check + serve deploy")

@@ -123,12 +123,7 @@ class _StreamSession:
             return _error_message(frame.number, error)
         except Exception:
             logger.exception("frame %d failed", frame.number)
-            return {
-                "type": "error",
-                "frame": frame.number,
-                "code": "internal_error",
-                "message": "an internal error occurred",
-            }
+            return _error_message(frame.number, ServiceError("an internal error occurred"))
         return StreamResultMessage(
             frame=frame.number,
             model=ModelRefOut(name=result.model.name, version=result.model.version),
