@@ -8,8 +8,9 @@ from pathlib import Path
 
 import torch
 
+from serve_app.errors import ModelLoadError
 from serve_app.model_loader import build_model, save_model
-from serve_app.model_manifest import MANIFEST_FILE, ModelManifest, model_dir
+from serve_app.model_manifest import ModelManifest, model_dir, read_manifest
 from serve_app.payloads import ModelRef
 
 DEMO_MODEL = ModelRef(name="demo-ssdlite", version="0.0.0-untrained")
@@ -50,11 +51,7 @@ def ensure_demo_model(root: Path, force: bool = False) -> tuple[Path, bool]:
     """Create the demo model under `root` unless it is there; returns (directory, created)."""
     directory = model_dir(root, DEMO_MODEL)
     template = demo_manifest_template()
-    if (
-        not force
-        and (directory / MANIFEST_FILE).is_file()
-        and (directory / template.weights).is_file()
-    ):
+    if not force and _is_current(directory, template):
         return directory, False
     torch.manual_seed(DEMO_SEED)
     model = build_model(template)
@@ -65,3 +62,14 @@ def ensure_demo_model(root: Path, force: bool = False) -> tuple[Path, bool]:
             torch.nn.init.normal_(parameter, std=1.0)
     save_model(directory, model, template)
     return directory, True
+
+
+def _is_current(directory: Path, template: ModelManifest) -> bool:
+    """True if the weights exist and the manifest matches the template (checksum aside)."""
+    if not (directory / template.weights).is_file():
+        return False
+    try:
+        manifest = read_manifest(directory)
+    except ModelLoadError:
+        return False
+    return manifest.model_copy(update={"sha256": template.sha256}) == template
