@@ -55,10 +55,13 @@ class FrameScheduler:
             self._slots.release()
 
     async def close(self) -> None:
-        self._dispatcher.cancel()
+        """Stop dispatching and cancel every frame still in flight."""
+        outstanding: list[asyncio.Task[Any]] = [self._dispatcher]
         while not self._in_order.empty():
-            self._in_order.get_nowait().cancel()
-        await asyncio.gather(self._dispatcher, return_exceptions=True)
+            outstanding.append(self._in_order.get_nowait())
+        for task in outstanding:
+            task.cancel()
+        await asyncio.gather(*outstanding, return_exceptions=True)
 
     async def _dispatch(self) -> None:
         while True:
