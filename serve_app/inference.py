@@ -22,10 +22,6 @@ class DetectorModel:
         self.model, self.manifest = load_model(directory, device)
 
     @property
-    def labels(self) -> list[str]:
-        return self.manifest.labels
-
-    @property
     def input_size(self) -> tuple[int, int]:
         return self.manifest.input_size
 
