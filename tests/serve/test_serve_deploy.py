@@ -9,9 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 
 from tests.serve.conftest import APP_NAME, ServeService
+
+pytestmark = pytest.mark.serve
 
 
 def _detector(config: dict[str, Any]) -> dict[str, Any]:

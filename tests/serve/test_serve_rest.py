@@ -9,6 +9,8 @@ from tests.assertions import assert_detection_response, assert_error
 from tests.factories import bomb_png, encode, shelf, shelf_jpeg
 from tests.serve.conftest import ServeService
 
+pytestmark = pytest.mark.serve
+
 JPEG = {"Content-Type": "image/jpeg"}
 
 

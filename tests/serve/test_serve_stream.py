@@ -12,6 +12,8 @@ from tests.assertions import assert_detections
 from tests.factories import shelf_jpeg
 from tests.serve.conftest import ServeService
 
+pytestmark = pytest.mark.serve
+
 FRAME = shelf_jpeg(320, 240)
 
 
