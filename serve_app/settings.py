@@ -9,14 +9,17 @@ from pathlib import Path
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDINV_", extra="ignore")
 
     # The repo's models/ for local runs (editable install); a read-only volume in Kubernetes.
-    models_root: Path = _REPO_ROOT / "models"
+    models_root: Path = REPO_ROOT / "models"
+    # The RayService/RayCluster CRD schemas `medinv kuberay-validate` checks against; point it
+    # at the CRDs of the KubeRay version you run (these are v1.7.0's).
+    kuberay_schemas: Path = REPO_ROOT.parent / "shared" / "kuberay"
 
 
 @lru_cache(maxsize=1)

@@ -1,0 +1,24 @@
+# The application image of the RayService: the rayproject/ray base whose Ray version equals
+# the RayService's rayVersion, plus this package and its pinned dependencies.
+#   docker build --build-arg VARIANT=cpu -t registry.example.com/medinv/serve:0.1.0-cpu .
+#   docker build --build-arg VARIANT=gpu -t registry.example.com/medinv/serve:0.1.0-gpu .
+ARG RAY_VERSION=2.60.0
+ARG VARIANT=cpu
+FROM rayproject/ray:${RAY_VERSION}-py311-${VARIANT}
+
+ARG RAY_VERSION
+ARG VARIANT
+# CPU images take torch's CPU wheels (no CUDA libraries); GPU images the default CUDA ones.
+ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
+
+# The ray images run as the unprivileged user `ray` (uid 1000), the pods' runAsUser.
+USER ray
+WORKDIR /home/ray/app
+COPY --chown=ray:users pyproject.toml README.md ./
+COPY --chown=ray:users serve_app ./serve_app
+RUN if [ "$VARIANT" = cpu ]; then extra="--extra-index-url $TORCH_INDEX_CPU"; else extra=""; fi \
+ && pip install --no-cache-dir $extra . \
+ && python -c "import ray, serve_app.app; assert ray.__version__ == '${RAY_VERSION}', ray.__version__"
+
+# Models come from the read-only volume the RayService mounts here.
+ENV MEDINV_MODELS_ROOT=/models

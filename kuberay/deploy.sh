@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Deploy one environment of kuberay/ to a cluster, or with --dry-run render + validate offline.
+#   kuberay/deploy.sh <development|staging|production|base> [kube-context] [--dry-run]
+set -euo pipefail
+
+usage() { echo "usage: $0 <development|staging|production|base> [kube-context] [--dry-run]" >&2; exit 2; }
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(dirname "$here")"
+medinv="${MEDINV:-$repo/.venv/bin/medinv}"
+env_name="" context="" dry_run=0
+for arg in "$@"; do
+  case "$arg" in
+    --dry-run) dry_run=1 ;;
+    -h|--help) usage ;;
+    *) if [[ -z "$env_name" ]]; then env_name="$arg"; elif [[ -z "$context" ]]; then context="$arg"; else usage; fi ;;
+  esac
+done
+case "$env_name" in
+  base) dir="$here/base" ;;
+  development|staging|production) dir="$here/overlays/$env_name" ;;
+  *) usage ;;
+esac
+
+command -v kubectl >/dev/null || { echo "kubectl not found" >&2; exit 1; }
+
+# Offline, always: the committed serveConfigV2 is current and every check passes.
+"$medinv" kuberay-validate "$env_name"
+manifest="$(mktemp)"
+trap 'rm -f "$manifest"' EXIT
+kubectl kustomize "$dir" >"$manifest"
+if (( dry_run )); then
+  echo "dry run: $env_name renders to $(grep -c '^kind:' "$manifest") objects and passes every check"
+  exit 0
+fi
+
+kc=(kubectl)
+[[ -n "$context" ]] && kc+=(--context "$context")
+for crd in rayservices.ray.io rayclusters.ray.io; do
+  "${kc[@]}" get crd "$crd" >/dev/null || {
+    echo "CRD $crd missing: install the KubeRay operator (1.7) first" >&2; exit 1; }
+done
+for secret in postgres-credentials redis-credentials medinv-tls; do
+  "${kc[@]}" -n medical-inventory get secret "$secret" >/dev/null 2>&1 ||
+    echo "warning: Secret $secret does not exist yet (kuberay/README.md, Secrets)" >&2
+done
+# Server-side apply: the RayService CRD object is too large for client-side apply's annotation.
+"${kc[@]}" apply --server-side --field-manager=medinv-deploy -f "$manifest"
+"${kc[@]}" -n medical-inventory wait rayservice/medinv --for=condition=Ready --timeout=20m
+
+cat <<MSG
+RayService medinv is Ready. To reach it from this machine:
+  API:            kubectl -n medical-inventory port-forward svc/medinv-serve-svc 8000:8000
+  Ray dashboard:  kubectl -n medical-inventory port-forward svc/medinv-head-svc 8265:8265
+  Grafana:        kubectl -n monitoring port-forward svc/prometheus-grafana 3000:80
+MSG

@@ -1,0 +1,1 @@
+"""KubeRay deployment: serveConfigV2 generation and offline validation of kuberay/."""

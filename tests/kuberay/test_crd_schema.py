@@ -1,0 +1,69 @@
+import copy
+from typing import Any
+
+import pytest
+
+from serve_app.deploy import crd_schema
+from serve_app.settings import get_settings
+
+SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "spec": {
+            "type": "object",
+            "required": ["groups"],
+            "properties": {
+                "groups": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["name", "maxReplicas"],
+                        "properties": {
+                            "name": {"type": "string"},
+                            "maxReplicas": {"type": "integer", "default": 5},
+                        },
+                    },
+                },
+                "free": {
+                    "type": "object",
+                    "x-kubernetes-preserve-unknown-fields": True,
+                    "properties": {"a": {"type": "string"}},
+                },
+            },
+        }
+    },
+}
+
+
+def test_nulls_are_pruned_like_the_api_server_does() -> None:
+    assert crd_schema.prune_nulls({"a": None, "b": [{"c": None, "d": 1}]}) == {"b": [{"d": 1}]}
+
+
+def test_defaults_satisfy_required_fields() -> None:
+    resource = {"spec": {"groups": [{"name": "cpu"}]}}
+    assert crd_schema.validate(resource, SCHEMA) == []
+    assert crd_schema.apply_defaults(resource, SCHEMA)["spec"]["groups"][0]["maxReplicas"] == 5
+
+
+def test_defaults_do_not_create_missing_parents() -> None:
+    assert crd_schema.validate({"spec": {}}, SCHEMA) == ["spec: 'groups' is a required property"]
+
+
+def test_unknown_fields_are_rejected_except_where_preserved() -> None:
+    typo = {"spec": {"groups": [{"name": "cpu", "maxReplica": 3}], "free": {"zzz": 1}}}
+    [problem] = crd_schema.validate(typo, SCHEMA)
+    assert problem.startswith("spec.groups.0: Additional properties are not allowed")
+    assert "maxReplica" in problem
+
+
+def test_strict_leaves_the_original_schema_alone() -> None:
+    original = copy.deepcopy(SCHEMA)
+    crd_schema.strict(SCHEMA)
+    assert original == SCHEMA
+
+
+@pytest.mark.parametrize("kind", sorted(crd_schema.SCHEMA_FILES))
+def test_the_configured_kuberay_schemas_load(kind: str) -> None:
+    schema = crd_schema.load_schema(get_settings().kuberay_schemas, kind)
+    assert "rayClusterConfig" in str(schema) or kind == "RayCluster"
+    assert schema["properties"]["spec"]["type"] == "object"

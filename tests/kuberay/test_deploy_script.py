@@ -1,0 +1,28 @@
+import os
+import subprocess
+
+import pytest
+
+from serve_app.deploy.environments import ENVIRONMENTS
+from serve_app.settings import REPO_ROOT
+
+SCRIPT = REPO_ROOT / "kuberay" / "deploy.sh"
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPT), *args], capture_output=True, text=True, env=os.environ, timeout=300
+    )
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_dry_run_renders_and_validates_without_a_cluster(name: str) -> None:
+    result = _run(name, "--dry-run")
+    assert result.returncode == 0, result.stderr
+    assert f"dry run: {name} renders to" in result.stdout
+
+
+def test_an_unknown_environment_is_a_usage_error() -> None:
+    result = _run("prod", "--dry-run")
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
