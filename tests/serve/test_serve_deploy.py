@@ -79,3 +79,33 @@ def test_batching_changes_in_place_through_user_config(serve_service: ServeServi
             },
         )
     assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
+
+
+def test_a_model_that_cannot_load_leaves_the_current_one_serving(
+    serve_service: ServeService,
+) -> None:
+    original = serve_service.config
+    active = _detector(original)["user_config"]["model"]
+    replicas_before = serve_service.replica_ids()
+    broken = copy.deepcopy(original)
+    _detector(broken)["user_config"].update(model="no-such-model:9.9.9", max_batch_size=3)
+    try:
+        serve_service.cluster.deploy(broken)
+        # max_batch_size is applied in the same reconfigure, after which the load is tried.
+        _wait_for_batching(serve_service, {"max_batch_size": 3})
+        models = httpx.get(f"{serve_service.base_url}/v1/models", timeout=10).json()
+        assert f"{models['active']['name']}:{models['active']['version']}" == active
+        response = httpx.post(
+            f"{serve_service.base_url}/v1/detect",
+            content=(Path(__file__).parents[2] / "examples" / "shelf.jpg").read_bytes(),
+            headers={"Content-Type": "image/jpeg"},
+            timeout=30,
+        )
+        assert response.status_code == 200
+        assert f"{response.json()['model']['name']}:{response.json()['model']['version']}" == active
+        assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
+    finally:
+        serve_service.cluster.deploy(original)
+        _wait_for_batching(
+            serve_service, {"max_batch_size": _detector(original)["user_config"]["max_batch_size"]}
+        )
