@@ -54,14 +54,20 @@ class FrameScheduler:
         finally:
             self._slots.release()
 
-    async def close(self) -> None:
-        """Stop dispatching and cancel every frame still in flight."""
+    def cancel(self) -> list[asyncio.Task[Any]]:
+        """Stop dispatching and cancel every frame still in flight; returns the tasks to await.
+
+        Synchronous, so it completes even when the caller is itself being cancelled.
+        """
         outstanding: list[asyncio.Task[Any]] = [self._dispatcher]
         while not self._in_order.empty():
             outstanding.append(self._in_order.get_nowait())
         for task in outstanding:
             task.cancel()
-        await asyncio.gather(*outstanding, return_exceptions=True)
+        return outstanding
+
+    async def close(self) -> None:
+        await asyncio.gather(*self.cancel(), return_exceptions=True)
 
     async def _dispatch(self) -> None:
         while True:

@@ -68,13 +68,17 @@ class _StreamSession:
         )
 
     async def run(self) -> None:
+        metrics = self._context.metrics
+        metrics.stream_opened()
         sender = asyncio.create_task(self._send_results())
         try:
             await self._receive_until_disconnect()
         finally:
+            # Cancel everything before the first await: this cleanup may itself be cancelled.
+            metrics.stream_closed()
             sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-            await self._scheduler.close()
+            outstanding = self._scheduler.cancel()
+            await asyncio.gather(sender, *outstanding, return_exceptions=True)
 
     async def _receive_until_disconnect(self) -> None:
         frame_number = 0
@@ -92,7 +96,10 @@ class _StreamSession:
                     await self._send(_error_message(frame_number, too_large))
                 else:
                     frame = Frame(frame_number, data, self._params, time.perf_counter())
+                    dropped_before = self._scheduler.dropped
                     self._scheduler.offer(frame)
+                    if self._scheduler.dropped > dropped_before:
+                        self._context.metrics.frames("dropped")
                 frame_number += 1
             elif message.get("text") is not None:
                 await self._handle_text(message["text"])
@@ -117,13 +124,18 @@ class _StreamSession:
         )
 
     async def _process(self, frame: Frame) -> Message:
+        metrics = self._context.metrics
         try:
             result = await self._context.pipeline.detect(frame.data, frame.params)
         except ServiceError as error:
+            metrics.frames("error")
             return _error_message(frame.number, error)
         except Exception:
             logger.exception("frame %d failed", frame.number)
+            metrics.frames("error")
             return _error_message(frame.number, ServiceError("an internal error occurred"))
+        metrics.frames("answered")
+        metrics.observe_result(result)
         return StreamResultMessage(
             frame=frame.number,
             model=ModelRefOut(name=result.model.name, version=result.model.version),
