@@ -14,6 +14,7 @@ from ray import serve
 from serve_app.app_args import DetectorArgs, DetectorUserConfig
 from serve_app.errors import ModelLoadError, NotReadyError
 from serve_app.inference import DetectorModel, pick_device
+from serve_app.metrics import DetectorMetrics
 from serve_app.model_manifest import list_manifests, model_dir
 from serve_app.payloads import (
     BatchingInfo,
@@ -41,6 +42,7 @@ class Detector:
         self._model: DetectorModel | None = None
         self._config = DetectorUserConfig()
         self._forward_workers = args.forward_workers
+        self._metrics = DetectorMetrics()
         # Forwards run off the event loop so the next batch gathers meanwhile. On a small CPU,
         # several single-threaded forwards side by side use the cores better than one forward
         # with several intra-op threads (whose OpenMP workers spin and fight other processes).
@@ -77,6 +79,7 @@ class Detector:
             logger.exception("keeping %s: could not load %s", self._model.manifest.ref, directory)
             return
         self._model = model
+        self._metrics.set_model(model.manifest.ref, str(self._device))
 
     def _load(self, directory: Path) -> DetectorModel:
         model = DetectorModel(directory, self._device)
@@ -96,7 +99,9 @@ class Detector:
         raws = await loop.run_in_executor(
             self._forward_pool, model.predict, [job.image.pixels for job in jobs]
         )
-        inference_ms = (time.perf_counter() - started) * 1000.0
+        seconds = time.perf_counter() - started
+        self._metrics.observe_batch(len(jobs), seconds)
+        inference_ms = seconds * 1000.0
         return [
             build_result(raw, job.image, model.manifest, job.params, inference_ms)
             for raw, job in zip(raws, jobs, strict=True)

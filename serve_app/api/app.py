@@ -6,6 +6,7 @@ from serve_app.api import detect, health, stream
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
+from serve_app.api.request_metrics import RequestMetricsMiddleware
 from serve_app.app_args import IngressArgs
 from serve_app.pipeline import DetectionPipeline
 
@@ -35,6 +36,7 @@ def create_api(
         openapi_url="/openapi.json",
     )
     app.state.context = ApiContext.create(pipeline, args)
+    app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
     for module in (detect, stream, health):

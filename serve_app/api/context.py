@@ -10,6 +10,7 @@ from starlette.requests import HTTPConnection
 
 from serve_app.app_args import IngressArgs
 from serve_app.errors import OverloadedError
+from serve_app.metrics import ApiMetrics
 from serve_app.pipeline import DetectionPipeline
 
 
@@ -38,6 +39,7 @@ class ApiContext:
     args: IngressArgs
     requests: AdmissionLimit
     streams: AdmissionLimit
+    metrics: ApiMetrics
 
     @classmethod
     def create(cls, pipeline: DetectionPipeline, args: IngressArgs) -> "ApiContext":
@@ -46,6 +48,7 @@ class ApiContext:
             args=args,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
+            metrics=ApiMetrics(),
         )
 
 

@@ -64,5 +64,6 @@ async def detect(
     with context.requests.hold():
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
         result = await context.pipeline.detect(data, DetectParams(min_score, max_detections))
+    context.metrics.observe_result(result)
     total_ms = (time.perf_counter() - started) * 1000.0
     return DetectResponse.from_result(result, request_id_of(request), total_ms)

@@ -1,0 +1,117 @@
+"""Every custom metric of the service, in one place.
+
+They are `ray.serve.metrics` objects, so Serve adds the deployment, replica and application
+tags and Ray exports them with its own `ray_serve_*` metrics on the node's metrics port
+(8080 for `make run`). Outside a Ray process (API tests, the plain-FastAPI benchmark server)
+recording them is a no-op. Durations are in seconds, as Prometheus expects.
+"""
+
+from typing import Any
+
+from ray.serve.metrics import Counter, Gauge, Histogram
+
+from serve_app.payloads import DetectionResult, ModelRef
+
+LATENCY_BOUNDARIES_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+BATCH_SIZE_BOUNDARIES = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
+
+
+class ApiMetrics:
+    """Recorded by the ingress: requests, per-stage latency, detections and streams."""
+
+    def __init__(self) -> None:
+        self._requests = Counter(
+            "medinv_http_requests_total",
+            description="HTTP requests by route template and status code.",
+            tag_keys=_keys("route", "status"),
+        )
+        self._request_seconds = Histogram(
+            "medinv_http_request_duration_seconds",
+            description="Time from request arrival to the end of the response, by route.",
+            boundaries=LATENCY_BOUNDARIES_S,
+            tag_keys=("route",),
+        )
+        self._stage_seconds = Histogram(
+            "medinv_stage_duration_seconds",
+            description="Per-image time in a pipeline stage (preprocess, inference).",
+            boundaries=LATENCY_BOUNDARIES_S,
+            tag_keys=("stage",),
+        )
+        self._detections = Counter(
+            "medinv_detections_total",
+            description="Detections returned, by label.",
+            tag_keys=("label",),
+        )
+        self._streams = Gauge(
+            "medinv_stream_sessions",
+            description="Open WebSocket streams on this ingress replica.",
+        )
+        self._frames = Counter(
+            "medinv_stream_frames_total",
+            description="Stream frames by outcome (answered, error, dropped).",
+            tag_keys=("outcome",),
+        )
+        self._open_streams = 0
+
+    def observe_request(self, route: str, status: int, seconds: float) -> None:
+        self._requests.inc(tags={"route": route, "status": str(status)})
+        self._request_seconds.observe(seconds, tags={"route": route})
+
+    def observe_result(self, result: DetectionResult) -> None:
+        self._stage_seconds.observe(result.preprocess_ms / 1000.0, tags={"stage": "preprocess"})
+        self._stage_seconds.observe(result.inference_ms / 1000.0, tags={"stage": "inference"})
+        for label, count in result.counts.items():
+            self._detections.inc(count, tags={"label": label})
+
+    def stream_opened(self) -> None:
+        self._open_streams += 1
+        self._streams.set(self._open_streams)
+
+    def stream_closed(self) -> None:
+        self._open_streams -= 1
+        self._streams.set(self._open_streams)
+
+    def frames(self, outcome: str, count: int = 1) -> None:
+        self._frames.inc(count, tags={"outcome": outcome})
+
+
+class DetectorMetrics:
+    """Recorded by the detector: batch sizes, forward time and the active model."""
+
+    def __init__(self) -> None:
+        self._batch_size = Histogram(
+            "medinv_batch_size",
+            description="Images per forward pass.",
+            boundaries=BATCH_SIZE_BOUNDARIES,
+        )
+        self._forward_seconds = Histogram(
+            "medinv_forward_duration_seconds",
+            description="Time of one batched forward pass.",
+            boundaries=LATENCY_BOUNDARIES_S,
+        )
+        self._model_info = Gauge(
+            "medinv_model_info",
+            description="1 for the model this replica serves, 0 for one it served before.",
+            tag_keys=_keys("model", "version", "device"),
+        )
+        self._active: tuple[ModelRef, str] | None = None
+
+    def observe_batch(self, size: int, seconds: float) -> None:
+        self._batch_size.observe(size)
+        self._forward_seconds.observe(seconds)
+
+    def set_model(self, ref: ModelRef, device: str) -> None:
+        if self._active is not None:
+            previous, previous_device = self._active
+            self._model_info.set(0, tags=_model_tags(previous, previous_device))
+        self._model_info.set(1, tags=_model_tags(ref, device))
+        self._active = (ref, device)
+
+
+def _model_tags(ref: ModelRef, device: str) -> dict[str, str]:
+    return {"model": ref.name, "version": ref.version, "device": device}
+
+
+def _keys(*names: str) -> Any:
+    # ray.serve.metrics annotates tag_keys as Tuple[str] (one key); several keys work.
+    return names
