@@ -14,6 +14,8 @@ import yaml
 
 from tests.serve.conftest import APP_NAME, ServeService
 
+EXAMPLE_IMAGE = Path(__file__).parents[2] / "examples" / "shelf.jpg"
+
 pytestmark = pytest.mark.serve
 
 
@@ -32,6 +34,15 @@ def _wait_for_batching(service: ServeService, expected: dict[str, Any]) -> None:
             return
         time.sleep(1)
     raise AssertionError(f"batching is {seen}, expected {expected}")
+
+
+def _detect_example(service: ServeService) -> httpx.Response:
+    return httpx.post(
+        f"{service.base_url}/v1/detect",
+        content=EXAMPLE_IMAGE.read_bytes(),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    )
 
 
 def test_serve_status_cli_reports_every_deployment_healthy(serve_service: ServeService) -> None:
@@ -61,12 +72,7 @@ def test_batching_changes_in_place_through_user_config(serve_service: ServeServi
         serve_service.cluster.deploy(changed)
         _wait_for_batching(serve_service, {"max_batch_size": 2, "batch_wait_timeout_s": 0.005})
         assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
-        response = httpx.post(
-            f"{serve_service.base_url}/v1/detect",
-            content=(Path(__file__).parents[2] / "examples" / "shelf.jpg").read_bytes(),
-            headers={"Content-Type": "image/jpeg"},
-            timeout=30,
-        )
+        response = _detect_example(serve_service)
         assert response.status_code == 200
     finally:
         serve_service.cluster.deploy(original)
@@ -95,12 +101,7 @@ def test_a_model_that_cannot_load_leaves_the_current_one_serving(
         _wait_for_batching(serve_service, {"max_batch_size": 3})
         models = httpx.get(f"{serve_service.base_url}/v1/models", timeout=10).json()
         assert f"{models['active']['name']}:{models['active']['version']}" == active
-        response = httpx.post(
-            f"{serve_service.base_url}/v1/detect",
-            content=(Path(__file__).parents[2] / "examples" / "shelf.jpg").read_bytes(),
-            headers={"Content-Type": "image/jpeg"},
-            timeout=30,
-        )
+        response = _detect_example(serve_service)
         assert response.status_code == 200
         assert f"{response.json()['model']['name']}:{response.json()['model']['version']}" == active
         assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
