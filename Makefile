@@ -11,6 +11,15 @@ SERVE_CONFIG := configs/serve_config.yaml
 # The local Ray head: GCS on 6380 (Redis holds 6379), dashboard 8265, metrics 8080, token
 # auth with this checkout's own token, loopback only. See serve_app/local_cluster.py.
 MEDINV := $(BIN)/medinv
+# KubeRay CRD schemas for the offline manifest checks: MEDINV_KUBERAY_SCHEMAS if set, else
+# ../shared/kuberay beside the checkout, else this workplace's shared copy (for clones elsewhere).
+ifeq ($(MEDINV_KUBERAY_SCHEMAS),)
+  ifeq ($(wildcard ../shared/kuberay),)
+    ifneq ($(wildcard /work/shared/kuberay),)
+      export MEDINV_KUBERAY_SCHEMAS := /work/shared/kuberay
+    endif
+  endif
+endif
 # `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
 START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
