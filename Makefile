@@ -23,7 +23,7 @@ endif
 # `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
 START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
-.PHONY: help install install-dev install-bench run stop test lint bench models
+.PHONY: help install install-dev install-bench run stop test lint bench
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -52,10 +52,7 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-bench: $(VENV)/.installed-bench
 
-models: install
-	$(BIN)/medinv init-demo-model
-
-run: models
+run: install
 	$(MEDINV) start $(START_FLAGS)
 	$(MEDINV) deploy $(SERVE_CONFIG)
 	$(MEDINV) wait
@@ -70,7 +67,7 @@ run: models
 stop:
 	@if [ -x $(MEDINV) ]; then $(MEDINV) stop; else echo "nothing to stop"; fi
 
-test: install-dev models
+test: install-dev
 	$(BIN)/pytest
 
 lint: install-dev
@@ -78,5 +75,5 @@ lint: install-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: install-bench models
+bench: install-bench
 	$(BIN)/python -m benchmarks.run

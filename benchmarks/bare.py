@@ -52,10 +52,11 @@ def run_bare(
         while time.perf_counter() < clock["stop_at"]:
             started = time.perf_counter()
             chosen = [images[(index + i) % len(images)] for i in range(batch_size)]
-            prepared = [preprocess_image(data, model.input_size, limits) for data in chosen]
-            raws = model.predict([p.pixels for p in prepared])
-            for raw, image in zip(raws, prepared, strict=True):
-                build_result(raw, image, model.manifest, DetectParams(), 0.0)
+            prepared = [preprocess_image(data, model.input_spec, limits) for data in chosen]
+            raws = model.predict([view.pixels for image in prepared for view in image.views])
+            for image in prepared:
+                views, raws = raws[: len(image.views)], raws[len(image.views) :]
+                build_result(views, image, model.manifest, DetectParams(), 0.0)
             latencies.append((time.perf_counter() - started) * 1000.0)
             done[worker] += batch_size
             index += batch_size * workers

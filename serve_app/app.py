@@ -11,6 +11,7 @@ from ray.serve.deployment import Deployment
 from serve_app.app_args import AppArgs, DetectorUserConfig
 from serve_app.detector import Detector
 from serve_app.ingress import Ingress
+from serve_app.pipeline import DETECTOR_DEPLOYMENT
 from serve_app.preprocess import Preprocessor
 
 
@@ -24,7 +25,7 @@ def build_app(args: dict[str, Any]) -> Application:
     preprocessor = _deployment(Preprocessor).bind(app_args.ingress.limits)
     detector = (
         _deployment(Detector)
-        .options(user_config=DetectorUserConfig().model_dump())
+        .options(name=DETECTOR_DEPLOYMENT, user_config=DetectorUserConfig().model_dump())
         .bind(app_args.detector)
     )
     return _deployment(Ingress).bind(preprocessor, detector, app_args.ingress)

@@ -1,4 +1,4 @@
-"""`medinv`: the project's command line (model set-up, config checks, waiting for the service)."""
+"""`medinv`: the project's command line (local cluster, deploy, config checks, waiting)."""
 
 import argparse
 import json
@@ -11,18 +11,10 @@ from pathlib import Path
 from tqdm import tqdm
 
 from serve_app.config_check import load_and_check
-from serve_app.demo_model import ensure_demo_model
 from serve_app.deploy.environments import ENVIRONMENTS, all_environments, environment
 from serve_app.deploy.serve_render import stale_patches
 from serve_app.local_cluster import HAPROXY_ENV, ClusterPorts, LocalCluster
 from serve_app.settings import REPO_ROOT, get_settings
-
-
-def _init_demo_model(args: argparse.Namespace) -> int:
-    root = args.models_root or get_settings().models_root
-    directory, created = ensure_demo_model(root, force=args.force)
-    print(f"{'created' if created else 'already present'}: {directory}")
-    return 0
 
 
 def _check_config(args: argparse.Namespace) -> int:
@@ -151,11 +143,6 @@ def _wait(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="medinv", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-
-    init = commands.add_parser("init-demo-model", help="write the untrained placeholder model")
-    init.add_argument("--models-root", type=Path, default=None)
-    init.add_argument("--force", action="store_true", help="rewrite it even if present")
-    init.set_defaults(handler=_init_demo_model)
 
     check = commands.add_parser("check-config", help="reject unknown keys in Serve configs")
     check.add_argument("paths", type=Path, nargs="+")

@@ -5,14 +5,15 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from ray import serve
 
 from serve_app.app_args import DetectorArgs, DetectorUserConfig
-from serve_app.errors import ModelLoadError, NotReadyError
+from serve_app.errors import ModelLoadError, ModelNotFoundError, NotReadyError
 from serve_app.inference import DetectorModel, pick_device
 from serve_app.metrics import DetectorMetrics
 from serve_app.model_manifest import list_manifests, model_dir
@@ -20,19 +21,27 @@ from serve_app.payloads import (
     BatchingInfo,
     DetectionResult,
     DetectParams,
+    ModelRef,
     ModelsInfo,
     PreprocessedImage,
 )
-from serve_app.postprocess import build_result
+from serve_app.postprocess import RawDetections, build_result
 from serve_app.settings import get_settings
 
 logger = logging.getLogger("ray.serve")
 
 
+# Versions a request may pin with `?model=` that one replica keeps loaded (LRU), besides the
+# active model. Serve routes such requests to replicas that have the version already.
+MAX_PINNED_MODELS = 2
+
+
 @dataclass(frozen=True)
 class _Job:
-    image: PreprocessedImage
-    params: DetectParams
+    """One model input of one request, and the model it must run on."""
+
+    pixels: npt.NDArray[np.uint8]
+    model: DetectorModel
 
 
 @serve.deployment(name="Detector")
@@ -69,43 +78,71 @@ class Detector:
         self._config = config
         if self._model is not None and self._model.manifest.ref == config.model_ref:
             return
-        directory = model_dir(get_settings().models_root, config.model_ref)
         loop = asyncio.get_running_loop()
         try:
-            model = await loop.run_in_executor(self._forward_pool, self._load, directory)
+            model = await loop.run_in_executor(self._forward_pool, self._load, config.model_ref)
         except ModelLoadError:
             if self._model is None:
                 raise
-            logger.exception("keeping %s: could not load %s", self._model.manifest.ref, directory)
+            logger.exception(
+                "keeping %s: could not load %s", self._model.manifest.ref, config.model
+            )
             return
         self._model = model
         self._metrics.set_model(model.manifest.ref, str(self._device))
 
-    def _load(self, directory: Path) -> DetectorModel:
+    def _load(self, ref: ModelRef) -> DetectorModel:
+        directory = model_dir(get_settings().models_root, ref)
+        if not directory.is_dir():
+            raise ModelNotFoundError(f"no model {ref} under the models root")
         model = DetectorModel(directory, self._device)
         warm_ms = model.warm_up()
         logger.info("loaded %s on %s, warm-up %.0f ms", model.manifest.ref, self._device, warm_ms)
         return model
 
     async def detect(self, image: PreprocessedImage, params: DetectParams) -> DetectionResult:
-        # `image` arrives resolved: the ingress passed the Preprocessor's response straight in.
-        result: DetectionResult = await self.detect_batch(_Job(image, params))
-        return result
+        """Detect on every view of `image` (one, or its tiles) with one model throughout.
 
-    async def _run_batch(self, jobs: list[_Job]) -> list[DetectionResult]:
-        model = self._require_model()  # the whole batch runs on the model it started with
-        loop = asyncio.get_running_loop()
+        `image` arrives resolved: the ingress passed the Preprocessor's response straight in.
+        A request routed with a multiplexed model id runs on that version; others on the
+        active model as it was when the request arrived, even if a swap lands meanwhile.
+        """
+        pinned = serve.get_multiplexed_model_id()
+        model = await self._pinned_model(pinned) if pinned else self._require_model()
         started = time.perf_counter()
-        raws = await loop.run_in_executor(
-            self._forward_pool, model.predict, [job.image.pixels for job in jobs]
+        raws = await asyncio.gather(
+            *(self.detect_batch(_Job(view.pixels, model)) for view in image.views)
         )
-        seconds = time.perf_counter() - started
-        self._metrics.observe_batch(len(jobs), seconds)
-        inference_ms = seconds * 1000.0
-        return [
-            build_result(raw, job.image, model.manifest, job.params, inference_ms)
-            for raw, job in zip(raws, jobs, strict=True)
-        ]
+        inference_ms = (time.perf_counter() - started) * 1000.0
+        return build_result(list(raws), image, model.manifest, params, inference_ms)
+
+    @serve.multiplexed(max_num_models_per_replica=MAX_PINNED_MODELS)  # type: ignore[untyped-decorator]
+    async def _pinned_model(self, model_id: str) -> DetectorModel:
+        active = self._require_model()
+        ref = ModelRef.parse(model_id)
+        if active.manifest.ref == ref:
+            return active
+        loop = asyncio.get_running_loop()
+        model: DetectorModel = await loop.run_in_executor(self._forward_pool, self._load, ref)
+        return model
+
+    async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
+        """One forward pass per model among the jobs (usually one: the active model)."""
+        loop = asyncio.get_running_loop()
+        outputs: list[RawDetections | None] = [None] * len(jobs)
+        by_model: dict[int, list[int]] = {}
+        for index, job in enumerate(jobs):
+            by_model.setdefault(id(job.model), []).append(index)
+        for indices in by_model.values():
+            model = jobs[indices[0]].model
+            started = time.perf_counter()
+            raws = await loop.run_in_executor(
+                self._forward_pool, model.predict, [jobs[i].pixels for i in indices]
+            )
+            self._metrics.observe_batch(len(indices), time.perf_counter() - started)
+            for index, raw in zip(indices, raws, strict=True):
+                outputs[index] = raw
+        return [raw for raw in outputs if raw is not None]
 
     def models(self) -> ModelsInfo:
         model = self._require_model()

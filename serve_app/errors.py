@@ -53,3 +53,37 @@ class ModelLoadError(ServiceError):
     """A model artifact is missing, corrupt or inconsistent with its manifest."""
 
     code = "model_load_failed"
+
+
+class ModelNotFoundError(ServiceError):
+    """No model of that name and version is registered under the models root."""
+
+    code = "model_not_found"
+
+
+class UnknownArchitectureError(ModelLoadError):
+    code = "unknown_architecture"
+
+
+class MissingWeightsError(ModelLoadError):
+    code = "missing_weights"
+
+
+class ChecksumMismatchError(ModelLoadError):
+    code = "checksum_mismatch"
+
+
+class LabelMismatchError(ModelLoadError):
+    """The weights were trained for a different number of classes than the manifest lists."""
+
+    code = "label_mismatch"
+
+
+class InvalidManifestError(ModelLoadError):
+    code = "invalid_manifest"
+
+
+class ControlPlaneError(ServiceError):
+    """Ray's control plane (the dashboard's Serve API) refused or did not answer a change."""
+
+    code = "control_plane_error"

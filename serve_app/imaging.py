@@ -4,6 +4,7 @@ The pixel limit is checked against the header before any pixel data is decoded, 
 small file that claims a huge canvas (a decompression bomb) costs nothing.
 """
 
+import math
 import time
 import warnings
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from serve_app.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from serve_app.payloads import PreprocessedImage
+from serve_app.payloads import ImageView, InputSpec, PreprocessedImage
+from serve_app.tiling import Window, plan_windows
 
 SUPPORTED_MEDIA_TYPES: dict[str, str] = {
     "image/jpeg": "JPEG",
@@ -56,10 +58,11 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
-def preprocess_image(
-    data: bytes, target_size: tuple[int, int], limits: ImageLimits
-) -> PreprocessedImage:
-    """Decode `data`, apply EXIF orientation and resize to `target_size` (width, height)."""
+def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> PreprocessedImage:
+    """Decode `data`, apply EXIF orientation and cut it into model inputs of `spec.size`.
+
+    One view of the whole image, or overlapping tiles when the model tiles large images.
+    """
     started = time.perf_counter()
     if len(data) > limits.max_bytes:
         raise PayloadTooLargeError(
@@ -70,29 +73,62 @@ def preprocess_image(
         raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
     image = _open_checked(data, image_format, limits.max_pixels)
     stored_w, stored_h = image.size
-    target_w, target_h = target_size
     try:
         # PNG keeps EXIF after the pixel data, so reading it may decode the whole image.
         transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
+        original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
+        windows = plan_windows(original_w, original_h, spec.tiling)
         if image_format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the target is much smaller.
-            image.draft("RGB", (target_h, target_w) if transposed else (target_w, target_h))
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller.
+            need_w, need_h = _decode_size(windows[0], original_w, original_h, spec.size)
+            image.draft("RGB", (need_h, need_w) if transposed else (need_w, need_h))
         image.load()
-        image = ImageOps.exif_transpose(image)
-        rgb = _to_rgb(image).resize(
-            (target_w, target_h), Image.Resampling.BILINEAR, reducing_gap=3.0
-        )
+        rgb = _to_rgb(ImageOps.exif_transpose(image))
+        views = [_view(rgb, window, original_w, original_h, spec.size) for window in windows]
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
-    original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
-    pixels = np.asarray(rgb, dtype=np.uint8)
     return PreprocessedImage(
-        pixels=pixels,
+        views=views,
         original_width=original_w,
         original_height=original_h,
-        scale_x=original_w / target_w,
-        scale_y=original_h / target_h,
         preprocess_ms=(time.perf_counter() - started) * 1000.0,
+    )
+
+
+def _decode_size(
+    window: Window, original_w: int, original_h: int, target: tuple[int, int]
+) -> tuple[int, int]:
+    """The smallest full-image size at which a window still has the model's input resolution."""
+    return (
+        math.ceil(original_w * target[0] / window.width),
+        math.ceil(original_h * target[1] / window.height),
+    )
+
+
+def _view(
+    rgb: Image.Image, window: Window, original_w: int, original_h: int, target: tuple[int, int]
+) -> ImageView:
+    """Crop `window` (original pixels) from the decoded image and resize it to the input size."""
+    to_decoded_x, to_decoded_y = rgb.width / original_w, rgb.height / original_h
+    crop_box = (
+        window.x * to_decoded_x,
+        window.y * to_decoded_y,
+        (window.x + window.width) * to_decoded_x,
+        (window.y + window.height) * to_decoded_y,
+    )
+    target_w, target_h = target
+    resized = rgb.resize(
+        (target_w, target_h), Image.Resampling.BILINEAR, box=crop_box, reducing_gap=3.0
+    )
+    return ImageView(
+        pixels=np.asarray(resized, dtype=np.uint8),
+        offset_x=window.x,
+        offset_y=window.y,
+        scale_x=window.width / target_w,
+        scale_y=window.height / target_h,
+        window_width=window.width,
+        window_height=window.height,
+        inner_edges=window.inner_edges,
     )
 
 

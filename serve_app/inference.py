@@ -8,6 +8,7 @@ import numpy.typing as npt
 import torch
 
 from serve_app.model_loader import load_model
+from serve_app.payloads import InputSpec
 from serve_app.postprocess import RawDetections
 
 
@@ -22,8 +23,8 @@ class DetectorModel:
         self.model, self.manifest = load_model(directory, device)
 
     @property
-    def input_size(self) -> tuple[int, int]:
-        return self.manifest.input_size
+    def input_spec(self) -> InputSpec:
+        return self.manifest.input_spec
 
     def predict(self, images: list[npt.NDArray[np.uint8]]) -> list[RawDetections]:
         """Run one batched forward pass over H x W x 3 uint8 images of the input size."""
@@ -42,7 +43,7 @@ class DetectorModel:
 
     def warm_up(self, iterations: int = 2) -> float:
         """Run dummy batches so the first request does not pay for lazy initialisation."""
-        width, height = self.input_size
+        width, height = self.manifest.input_size
         dummy = np.zeros((height, width, 3), dtype=np.uint8)
         started = time.perf_counter()
         for _ in range(iterations):

@@ -9,6 +9,8 @@ from ray.serve.handle import DeploymentHandle
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.pipeline import ServePipeline
+from serve_app.serve_control import ServeConfigClient, auth_token
+from serve_app.settings import get_settings
 
 
 @serve.deployment(name="Ingress")
@@ -20,7 +22,14 @@ class Ingress:
         detector: DeploymentHandle[Any],
         args: IngressArgs,
     ) -> None:
-        self._pipeline = ServePipeline(preprocessor, detector, args.request_timeout_s)
+        settings = get_settings()
+        self._pipeline = ServePipeline(
+            preprocessor,
+            detector,
+            args.request_timeout_s,
+            ServeConfigClient(settings.ray_dashboard_url, auth_token()),
+            serve.get_replica_context().app_name,
+        )
         self._args = args
 
     def __serve_build_asgi_app__(self) -> FastAPI:

@@ -11,10 +11,11 @@ from pathlib import Path
 
 import torch
 
+from serve_app.errors import ModelNotFoundError
 from serve_app.imaging import ImageLimits, preprocess_image
 from serve_app.inference import DetectorModel
-from serve_app.model_manifest import list_manifests
-from serve_app.payloads import BatchingInfo, DetectionResult, DetectParams, ModelsInfo
+from serve_app.model_manifest import list_manifests, model_dir
+from serve_app.payloads import BatchingInfo, DetectionResult, DetectParams, ModelRef, ModelsInfo
 from serve_app.postprocess import build_result
 
 
@@ -35,17 +36,24 @@ class LocalPipeline:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-pipeline")
         self._pool.submit(self._model.warm_up).result()
 
-    async def detect(self, data: bytes, params: DetectParams) -> DetectionResult:
-        return await asyncio.get_running_loop().run_in_executor(
-            self._pool, self.detect_sync, data, params
-        )
+    async def detect(
+        self, data: bytes, params: DetectParams, model: ModelRef | None = None
+    ) -> DetectionResult:
+        loop = asyncio.get_running_loop()
+        chosen = self._model
+        if model is not None and model != chosen.manifest.ref:
+            chosen = await loop.run_in_executor(self._pool, self._load, model)
+        return await loop.run_in_executor(self._pool, self.detect_sync, data, params, chosen)
 
-    def detect_sync(self, data: bytes, params: DetectParams) -> DetectionResult:
-        image = preprocess_image(data, self._model.input_size, self._limits)
+    def detect_sync(
+        self, data: bytes, params: DetectParams, model: DetectorModel | None = None
+    ) -> DetectionResult:
+        model = model or self._model
+        image = preprocess_image(data, model.input_spec, self._limits)
         started = time.perf_counter()
-        (raw,) = self._model.predict([image.pixels])
+        raws = model.predict([view.pixels for view in image.views])
         inference_ms = (time.perf_counter() - started) * 1000.0
-        return build_result(raw, image, self._model.manifest, params, inference_ms)
+        return build_result(raws, image, model.manifest, params, inference_ms)
 
     async def models(self) -> ModelsInfo:
         return ModelsInfo(
@@ -56,3 +64,15 @@ class LocalPipeline:
                 max_batch_size=1, batch_wait_timeout_s=0.0, concurrent_batches=self._workers
             ),
         )
+
+    async def activate(self, ref: ModelRef) -> ModelRef:
+        loaded = await asyncio.get_running_loop().run_in_executor(self._pool, self._load, ref)
+        previous = self._model.manifest.ref
+        self._model = loaded
+        return previous
+
+    def _load(self, ref: ModelRef) -> DetectorModel:
+        directory = model_dir(self._models_root, ref)
+        if not directory.is_dir():
+            raise ModelNotFoundError(f"no model {ref} under the models root")
+        return DetectorModel(directory, self._device)

@@ -7,14 +7,43 @@ import numpy.typing as npt
 
 
 @dataclass(frozen=True)
-class PreprocessedImage:
-    """An image decoded and resized to the model input, with what is needed to map boxes back."""
+class Tiling:
+    """Cut images whose longer side exceeds `above` pixels into `tile`-pixel windows."""
+
+    tile: int
+    overlap: int
+    above: int
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How a model wants its images: input (width, height), and tiling for large ones."""
+
+    size: tuple[int, int]
+    tiling: Tiling | None = None
+
+
+@dataclass(frozen=True)
+class ImageView:
+    """One model input cut from an image: the whole image, or one tile of it."""
 
     pixels: npt.NDArray[np.uint8]  # H x W x 3 RGB at the model's input size
-    original_width: int
-    original_height: int
+    offset_x: int  # the window's top-left corner in original pixels
+    offset_y: int
     scale_x: float  # original pixels per model-input pixel
     scale_y: float
+    window_width: int
+    window_height: int
+    inner_edges: tuple[bool, bool, bool, bool]  # left, top, right, bottom border another view
+
+
+@dataclass(frozen=True)
+class PreprocessedImage:
+    """A decoded image as model inputs, with what is needed to map boxes back."""
+
+    views: list[ImageView]
+    original_width: int
+    original_height: int
     preprocess_ms: float
 
 
@@ -63,10 +92,11 @@ class ModelSummary:
     ref: ModelRef
     architecture: str
     labels: list[str]
-    input_size: tuple[int, int]
     score_threshold: float
+    input: InputSpec
     description: str
     metrics: dict[str, object]
+    training: dict[str, object]
 
 
 @dataclass(frozen=True)

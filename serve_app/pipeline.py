@@ -11,14 +11,30 @@ from typing import Any, Protocol
 from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle, DeploymentResponse
 
-from serve_app.errors import NotReadyError, OverloadedError, UpstreamTimeoutError
-from serve_app.payloads import DetectionResult, DetectParams, ModelsInfo, ModelSummary
+from serve_app.errors import (
+    ModelNotFoundError,
+    NotReadyError,
+    OverloadedError,
+    UpstreamTimeoutError,
+)
+from serve_app.payloads import DetectionResult, DetectParams, ModelRef, ModelsInfo, ModelSummary
+from serve_app.serve_control import ServeConfigClient
+
+DETECTOR_DEPLOYMENT = "Detector"
 
 
 class DetectionPipeline(Protocol):
-    async def detect(self, data: bytes, params: DetectParams) -> DetectionResult: ...
+    async def detect(
+        self, data: bytes, params: DetectParams, model: ModelRef | None = None
+    ) -> DetectionResult:
+        """Detect with the active model, or with `model` if the request pins a version."""
+        ...
 
     async def models(self) -> ModelsInfo: ...
+
+    async def activate(self, ref: ModelRef) -> ModelRef:
+        """Make `ref` the active model everywhere; returns the model it replaces."""
+        ...
 
 
 class ServePipeline:
@@ -27,26 +43,60 @@ class ServePipeline:
         preprocessor: DeploymentHandle[Any],
         detector: DeploymentHandle[Any],
         timeout_s: float,
+        control: ServeConfigClient,
+        app_name: str,
     ) -> None:
         self._preprocessor = preprocessor
         self._detector = detector
         self._timeout_s = timeout_s
+        self._control = control
+        self._app_name = app_name
         self._active: ModelSummary | None = None
+        self._known: dict[ModelRef, ModelSummary] = {}
 
     async def models(self) -> ModelsInfo:
         info: ModelsInfo = await self._call(self._detector.models.remote())
         self._active = info.active
+        self._known = {summary.ref: summary for summary in info.available}
         return info
 
-    async def detect(self, data: bytes, params: DetectParams) -> DetectionResult:
-        active = self._active or (await self.models()).active
-        preprocessed = self._preprocessor.process.remote(data, active.input_size)
-        result: DetectionResult = await self._call(
-            self._detector.detect.remote(preprocessed, params)
+    async def detect(
+        self, data: bytes, params: DetectParams, model: ModelRef | None = None
+    ) -> DetectionResult:
+        if model is None:
+            active = self._active or (await self.models()).active
+            preprocessed = self._preprocessor.process.remote(data, active.input)
+            result: DetectionResult = await self._call(
+                self._detector.detect.remote(preprocessed, params)
+            )
+            if result.model != active.ref:
+                self._active = None  # the model was swapped: learn its input spec again
+            return result
+        summary = await self._summary(model)
+        preprocessed = self._preprocessor.process.remote(data, summary.input)
+        pinned = self._detector.options(multiplexed_model_id=str(model))
+        pinned_result: DetectionResult = await self._call(
+            pinned.detect.remote(preprocessed, params)
         )
-        if result.model != active.ref:
-            self._active = None  # the model was swapped: learn its input size again
-        return result
+        return pinned_result
+
+    async def activate(self, ref: ModelRef) -> ModelRef:
+        info = await self.models()
+        if ref not in self._known:
+            raise ModelNotFoundError(f"no model {ref} under the models root")
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(
+            None, self._control.set_detector_model, self._app_name, DETECTOR_DEPLOYMENT, ref
+        )
+        return info.active.ref
+
+    async def _summary(self, ref: ModelRef) -> ModelSummary:
+        if ref not in self._known:
+            await self.models()  # a version dropped into the models root since
+        try:
+            return self._known[ref]
+        except KeyError:
+            raise ModelNotFoundError(f"no model {ref} under the models root") from None
 
     async def _call(self, response: DeploymentResponse[Any] | Any) -> Any:
         try:

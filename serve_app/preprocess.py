@@ -1,10 +1,10 @@
-"""The CPU preprocessing deployment: encoded bytes in, a model-sized uint8 array out."""
+"""The CPU preprocessing deployment: encoded bytes in, model-sized uint8 views (tiles) out."""
 
 from ray import serve
 
 from serve_app.app_args import LimitsArgs
 from serve_app.imaging import ImageLimits, preprocess_image
-from serve_app.payloads import PreprocessedImage
+from serve_app.payloads import InputSpec, PreprocessedImage
 
 
 @serve.deployment(name="Preprocessor")
@@ -12,6 +12,6 @@ class Preprocessor:
     def __init__(self, limits: LimitsArgs) -> None:
         self._limits = ImageLimits(max_bytes=limits.max_body_bytes, max_pixels=limits.max_pixels)
 
-    def process(self, data: bytes, target_size: tuple[int, int]) -> PreprocessedImage:
+    def process(self, data: bytes, spec: InputSpec) -> PreprocessedImage:
         # Sync on purpose: Serve runs it in a thread so the replica's event loop stays free.
-        return preprocess_image(data, target_size, self._limits)
+        return preprocess_image(data, spec, self._limits)

@@ -4,7 +4,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve_app.payloads import DetectionResult, ModelsInfo, ModelSummary
+from serve_app.payloads import DetectionResult, ModelRef, ModelsInfo, ModelSummary, Tiling
 
 _DETECTION_EXAMPLE: dict[str, Any] = {
     "label": "syringe",
@@ -14,8 +14,12 @@ _DETECTION_EXAMPLE: dict[str, Any] = {
 
 
 class ModelRefOut(BaseModel):
-    name: str = Field(examples=["demo-ssdlite"])
-    version: str = Field(examples=["0.1.0"])
+    name: str = Field(examples=["medical-supplies-ssdlite"])
+    version: str = Field(examples=["1.0.0"])
+
+    @classmethod
+    def from_ref(cls, ref: ModelRef) -> "ModelRefOut":
+        return cls(name=ref.name, version=ref.version)
 
 
 class ImageInfo(BaseModel):
@@ -44,7 +48,7 @@ class DetectResponse(BaseModel):
         json_schema_extra={
             "example": {
                 "request_id": "5f0c6f0e4a7b4f0f9d7e1c2b3a4d5e6f",
-                "model": {"name": "demo-ssdlite", "version": "0.1.0"},
+                "model": {"name": "medical-supplies-ssdlite", "version": "1.0.0"},
                 "image": {"width": 1280, "height": 960},
                 "detections": [_DETECTION_EXAMPLE],
                 "counts": {"syringe": 1},
@@ -92,15 +96,29 @@ class ErrorResponse(BaseModel):
     error: ErrorDetail
 
 
+class TilingOut(BaseModel):
+    tile: int = Field(description="window side in original pixels")
+    overlap: int
+    above: int = Field(description="tile images whose longer side exceeds this")
+
+    @classmethod
+    def from_tiling(cls, tiling: Tiling | None) -> "TilingOut | None":
+        if tiling is None:
+            return None
+        return cls(tile=tiling.tile, overlap=tiling.overlap, above=tiling.above)
+
+
 class ModelOut(BaseModel):
     name: str
     version: str
     architecture: str
     labels: list[str]
     input_size: tuple[int, int]
+    tiling: TilingOut | None = Field(description="how images larger than the input are cut")
     score_threshold: float
     description: str
-    metrics: dict[str, Any]
+    metrics: dict[str, Any] = Field(description="evaluation figures per split (COCO mAP)")
+    training: dict[str, Any] = Field(description="provenance: data, steps, device, wall time")
 
     @classmethod
     def from_summary(cls, summary: ModelSummary) -> "ModelOut":
@@ -109,10 +127,12 @@ class ModelOut(BaseModel):
             version=summary.ref.version,
             architecture=summary.architecture,
             labels=summary.labels,
-            input_size=summary.input_size,
+            input_size=summary.input.size,
+            tiling=TilingOut.from_tiling(summary.input.tiling),
             score_threshold=summary.score_threshold,
             description=summary.description,
             metrics=summary.metrics,
+            training=summary.training,
         )
 
 
@@ -144,6 +164,22 @@ class ModelsResponse(BaseModel):
 
 class HealthResponse(BaseModel):
     status: Literal["ok"] = "ok"
+
+
+class ActivateModelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        pattern=r"^[^:]+:[^:]+$",
+        examples=["medical-supplies-ssdlite:1.0.0"],
+        description="name:version of a model under the models root",
+    )
+
+
+class ActivateModelResponse(BaseModel):
+    status: Literal["switching"] = "switching"
+    previous: ModelRefOut
+    requested: ModelRefOut
 
 
 class ReadyResponse(BaseModel):

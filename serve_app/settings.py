@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # The RayService/RayCluster CRD schemas `medinv kuberay-validate` checks against; point it
     # at the CRDs of the KubeRay version you run (these are v1.7.0's).
     kuberay_schemas: Path = REPO_ROOT.parent / "shared" / "kuberay"
+    # Where the ingress sends declared-config changes (PUT /v1/models/active): the Ray head's
+    # dashboard. Under KubeRay, the head service (`<rayservice>-head-svc:8265`).
+    ray_dashboard_url: str = "http://127.0.0.1:8265"
 
 
 @lru_cache(maxsize=1)

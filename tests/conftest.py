@@ -1,18 +1,35 @@
 """Fixtures shared by every test layer."""
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
 
-from serve_app.demo_model import DEMO_MODEL, ensure_demo_model
+from serve_app.demo_model import DEMO_MODEL
+from serve_app.model_manifest import model_dir, read_manifest
+from serve_app.payloads import ModelRef
+from serve_app.settings import REPO_ROOT
+from tests.factories import write_untrained_model
+
+# A second registered version of the demo model's name, with random weights.
+UNTRAINED_MODEL = ModelRef(name=DEMO_MODEL.name, version="0.0.1-untrained")
 
 
 @pytest.fixture(scope="session")
-def models_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models root of the tests' own holding the demo model (never the repo's models/)."""
+def shipped_demo_dir() -> Path:
+    """The committed demo model in the repo's models/ (read-only for tests)."""
+    return model_dir(REPO_ROOT / "models", DEMO_MODEL)
+
+
+@pytest.fixture(scope="session")
+def models_root(tmp_path_factory: pytest.TempPathFactory, shipped_demo_dir: Path) -> Path:
+    """A models root of the tests' own: a copy of the shipped demo model and an untrained
+    version beside it (never the repo's models/ itself)."""
     root = tmp_path_factory.mktemp("models")
-    ensure_demo_model(root)
+    shutil.copytree(shipped_demo_dir, model_dir(root, DEMO_MODEL))
+    labels = read_manifest(shipped_demo_dir).labels
+    write_untrained_model(root, UNTRAINED_MODEL, labels)
     return root
 
 

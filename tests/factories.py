@@ -1,20 +1,37 @@
-"""Images for tests, made in memory with PIL."""
+"""Images and models for tests, made in memory or in a temporary models root."""
 
+import shutil
 import struct
 import zlib
+from functools import lru_cache
 from io import BytesIO
+from pathlib import Path
 
-from PIL import Image, ImageDraw
+import torch
+from PIL import Image
+
+from serve_app.model_loader import build_model, save_model
+from serve_app.model_manifest import ModelManifest, model_dir, read_manifest, write_manifest
+from serve_app.payloads import ModelRef
+from training.generate import FIRST_HELD_OUT_SEED, image_seed
+from training.synth.scene import render_scene
+from training.synth.splits import STANDARD
+
+# A held-out seed of the generator (training uses seeds below 1000).
+SHELF_SEED = image_seed(FIRST_HELD_OUT_SEED + 7, 0)
+
+
+@lru_cache(maxsize=8)
+def _rendered_shelf(width: int, height: int) -> Image.Image:
+    image, _, _ = render_scene(STANDARD, SHELF_SEED)
+    if image.size != (width, height):
+        image = image.resize((width, height), Image.Resampling.BILINEAR)
+    return image
 
 
 def shelf(width: int = 640, height: int = 480) -> Image.Image:
-    image = Image.new("RGB", (width, height), (205, 200, 190))
-    draw = ImageDraw.Draw(image)
-    for i in range(6):
-        x = 20 + i * width // 6
-        draw.rectangle([x, height // 3, x + width // 8, height - 30], fill=(30 + 35 * i, 90, 200))
-    draw.rectangle([0, height - 30, width, height], fill=(120, 90, 60))
-    return image
+    """A generated supply shelf (the demo model finds items on it), at any size."""
+    return _rendered_shelf(width, height).copy()
 
 
 def encode(image: Image.Image, image_format: str = "JPEG", **options: object) -> bytes:
@@ -34,3 +51,37 @@ def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:
     png[ihdr + 4 : ihdr + 12] = struct.pack(">II", width, height)
     png[ihdr + 17 : ihdr + 21] = struct.pack(">I", zlib.crc32(bytes(png[ihdr : ihdr + 17])))
     return bytes(png)
+
+
+def write_untrained_model(root: Path, ref: ModelRef, labels: list[str], seed: int = 0) -> Path:
+    """A registered model with random weights: the real loading path, meaningless output.
+
+    Random class biases spread the scores so that some boxes clear a low threshold.
+    """
+    template = ModelManifest(
+        name=ref.name,
+        version=ref.version,
+        architecture="ssdlite320_mobilenet_v3_large",
+        labels=labels,
+        input_size=(320, 320),
+        score_threshold=0.05,
+        sha256="0" * 64,
+        description=f"untrained test model (seed {seed})",
+    )
+    torch.manual_seed(seed)
+    model = build_model(template)
+    for name, parameter in model.head.classification_head.named_parameters():  # type: ignore[union-attr]
+        if name.endswith("bias"):
+            torch.nn.init.normal_(parameter, std=1.0)
+    directory = model_dir(root, ref)
+    save_model(directory, model, template)
+    return directory
+
+
+def copy_model(root: Path, source: Path, version: str) -> Path:
+    """Register the model at `source` again under another version, as an operator would."""
+    manifest = read_manifest(source)
+    target = root / manifest.name / version
+    shutil.copytree(source, target)
+    write_manifest(target, manifest.model_copy(update={"version": version}))
+    return target

@@ -2,7 +2,7 @@
 
 from fastapi import FastAPI
 
-from serve_app.api import detect, health, stream
+from serve_app.api import detect, health, models, stream
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
@@ -20,6 +20,8 @@ images and count them per label.
   stale ones are dropped (latest wins) and counted in `dropped`. Send
   `{"type": "config", "min_score": 0.5}` to change parameters mid-stream,
   `{"type": "ping"}` for an application-level `{"type": "pong"}`.
+* `POST /v1/detect?model=name:version` pins a registered version; `GET /v1/models` lists
+  them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
 """
@@ -39,6 +41,6 @@ def create_api(
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health):
+    for module in (detect, stream, health, models):
         app.include_router(module.router)
     return app

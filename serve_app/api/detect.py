@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.request_id import request_id_of
-from serve_app.payloads import DetectParams
+from serve_app.payloads import DetectParams, ModelRef
 from serve_app.schemas import DetectResponse, ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["detection"])
@@ -32,6 +32,7 @@ _REQUEST_BODY = {
 }
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
+    404: {"model": ErrorResponse, "description": "`model` names no registered version"},
     413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "invalid query parameters"},
@@ -46,6 +47,13 @@ MinScore = Annotated[
 MaxDetections = Annotated[
     int, Query(ge=1, le=1000, description="keep at most this many, best first")
 ]
+PinnedModel = Annotated[
+    str | None,
+    Query(
+        pattern=r"^[^:]+:[^:]+$",
+        description="name:version of a registered model; default: the active one",
+    ),
+]
 
 
 @router.post(
@@ -59,11 +67,14 @@ async def detect(
     context: Context,
     min_score: MinScore = None,
     max_detections: MaxDetections = 100,
+    model: PinnedModel = None,
 ) -> DetectResponse:
     started = time.perf_counter()
     with context.requests.hold():
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
-        result = await context.pipeline.detect(data, DetectParams(min_score, max_detections))
+        params = DetectParams(min_score, max_detections)
+        pinned = ModelRef.parse(model) if model else None
+        result = await context.pipeline.detect(data, params, pinned)
     context.metrics.observe_result(result)
     total_ms = (time.perf_counter() - started) * 1000.0
     return DetectResponse.from_result(result, request_id_of(request), total_ms)

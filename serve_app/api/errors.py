@@ -10,14 +10,21 @@ from starlette.exceptions import HTTPException
 
 from serve_app.api.request_id import request_id_of
 from serve_app.errors import (
+    ChecksumMismatchError,
+    ControlPlaneError,
     ImageTooLargeError,
     InvalidImageError,
+    InvalidManifestError,
     InvalidParameterError,
+    LabelMismatchError,
+    MissingWeightsError,
     ModelLoadError,
+    ModelNotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    UnknownArchitectureError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
@@ -33,7 +40,14 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidParameterError: 422,
     NotReadyError: 503,
     OverloadedError: 503,
+    ModelNotFoundError: 404,
     ModelLoadError: 503,
+    ChecksumMismatchError: 503,
+    InvalidManifestError: 503,
+    LabelMismatchError: 503,
+    MissingWeightsError: 503,
+    UnknownArchitectureError: 503,
+    ControlPlaneError: 502,
     UpstreamTimeoutError: 504,
 }
 RETRY_AFTER_S: dict[type[ServiceError], int] = {NotReadyError: 5, OverloadedError: 1}

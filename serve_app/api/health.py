@@ -1,4 +1,4 @@
-"""Liveness, readiness and the model listing."""
+"""Liveness and readiness."""
 
 import asyncio
 
@@ -10,7 +10,6 @@ from serve_app.schemas import (
     ErrorResponse,
     HealthResponse,
     ModelRefOut,
-    ModelsResponse,
     ReadyResponse,
 )
 
@@ -37,13 +36,3 @@ async def ready(context: Context) -> ReadyResponse:
     return ReadyResponse(
         model=ModelRefOut(name=active.name, version=active.version), device=info.device
     )
-
-
-@router.get(
-    "/models",
-    summary="Available model versions and the active one",
-    tags=["models"],
-    responses={503: {"model": ErrorResponse}},
-)
-async def models(context: Context) -> ModelsResponse:
-    return ModelsResponse.from_info(await context.pipeline.models())

@@ -14,7 +14,7 @@ from serve_app.imaging import ImageLimits
 from serve_app.local_pipeline import LocalPipeline
 
 # Small limits so the 413 paths are cheap to reach.
-MAX_BODY_BYTES = 256 * 1024
+MAX_BODY_BYTES = 1024 * 1024
 MAX_PIXELS = 4_000_000
 MAX_STREAMS = 2
 

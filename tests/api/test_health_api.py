@@ -1,8 +1,8 @@
-"""Health, readiness, models and the OpenAPI document."""
+"""Health, readiness and the OpenAPI document."""
 
 from fastapi.testclient import TestClient
 
-from serve_app.demo_model import DEMO_MODEL, SUPPLY_LABELS
+from serve_app.demo_model import DEMO_MODEL
 
 
 def test_health(client: TestClient) -> None:
@@ -21,16 +21,6 @@ def test_ready_names_the_loaded_model(client: TestClient) -> None:
     }
 
 
-def test_models_lists_active_and_available(client: TestClient) -> None:
-    body = client.get("/v1/models").json()
-    assert body["active"]["name"] == DEMO_MODEL.name
-    assert body["active"]["labels"] == SUPPLY_LABELS
-    assert [(m["name"], m["version"]) for m in body["available"]] == [
-        (DEMO_MODEL.name, DEMO_MODEL.version)
-    ]
-    assert body["batching"]["concurrent_batches"] == 2
-
-
 def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     detect = spec["paths"]["/v1/detect"]["post"]
@@ -40,8 +30,9 @@ def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
         "image/webp",
         "multipart/form-data",
     }
-    assert {"200", "400", "413", "415", "422", "503", "504"} <= set(detect["responses"])
-    assert {p["name"] for p in detect["parameters"]} == {"min_score", "max_detections"}
+    assert {"200", "400", "404", "413", "415", "422", "503", "504"} <= set(detect["responses"])
+    assert {p["name"] for p in detect["parameters"]} == {"min_score", "max_detections", "model"}
     schemas = spec["components"]["schemas"]
     assert schemas["DetectResponse"]["example"]["counts"] == {"syringe": 1}
     assert "/v1/ready" in spec["paths"] and "/v1/models" in spec["paths"]
+    assert "put" in spec["paths"]["/v1/models/active"]

@@ -6,7 +6,6 @@ import pytest
 import yaml
 
 from serve_app.cli import main
-from serve_app.demo_model import DEMO_MODEL
 
 CONFIG = Path(__file__).parents[2] / "configs" / "serve_config.yaml"
 
@@ -34,14 +33,6 @@ def test_deploy_refuses_a_bad_config_before_contacting_ray(
     bad.write_text(yaml.safe_dump({"applications": [], "http_option": {}}))
     assert main(["deploy", str(bad), "--run-dir", str(tmp_path)]) == 1
     assert "http_option: unknown key" in capsys.readouterr().err
-
-
-def test_init_demo_model_writes_once(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["init-demo-model", "--models-root", str(tmp_path)]) == 0
-    assert main(["init-demo-model", "--models-root", str(tmp_path)]) == 0
-    output = capsys.readouterr().out.splitlines()
-    assert output[0].startswith("created") and output[1].startswith("already present")
-    assert (tmp_path / DEMO_MODEL.name / DEMO_MODEL.version / "weights.pt").is_file()
 
 
 def test_stop_without_a_running_head_says_so(

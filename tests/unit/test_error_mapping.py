@@ -8,14 +8,21 @@ from ray.exceptions import RayTaskError
 from serve_app import errors
 from serve_app.api.errors import HTTP_STATUS, WS_CLOSE_CODE, http_status, ws_close_code
 from serve_app.errors import (
+    ChecksumMismatchError,
+    ControlPlaneError,
     ImageTooLargeError,
     InvalidImageError,
+    InvalidManifestError,
     InvalidParameterError,
+    LabelMismatchError,
+    MissingWeightsError,
     ModelLoadError,
+    ModelNotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    UnknownArchitectureError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
@@ -44,6 +51,13 @@ DOCUMENTED_HTTP_STATUS = {
     NotReadyError: 503,
     OverloadedError: 503,
     ModelLoadError: 503,
+    ChecksumMismatchError: 503,
+    InvalidManifestError: 503,
+    LabelMismatchError: 503,
+    MissingWeightsError: 503,
+    UnknownArchitectureError: 503,
+    ModelNotFoundError: 404,
+    ControlPlaneError: 502,
     UpstreamTimeoutError: 504,
 }
 DOCUMENTED_WS_CLOSE_CODE = {

@@ -17,6 +17,7 @@ from serve_app.errors import (
     UnsupportedMediaTypeError,
 )
 from serve_app.imaging import ImageLimits, check_media_type, preprocess_image, sniff_format
+from serve_app.payloads import InputSpec
 
 LIMITS = ImageLimits()
 RED = (255, 0, 0)
@@ -83,12 +84,12 @@ def jpeg_declaring_size(width: int, height: int) -> bytes:
 def test_decodes_each_supported_format_to_target_rgb_array(image_format: str) -> None:
     data = encode(solid((64, 48), (200, 40, 90)), image_format)
 
-    result = preprocess_image(data, (32, 24), LIMITS)
+    result = preprocess_image(data, InputSpec((32, 24)), LIMITS)
 
-    assert result.pixels.shape == (24, 32, 3)
-    assert result.pixels.dtype == np.uint8
+    assert result.views[0].pixels.shape == (24, 32, 3)
+    assert result.views[0].pixels.dtype == np.uint8
     assert (result.original_width, result.original_height) == (64, 48)
-    assert_color(result.pixels, (200, 40, 90))
+    assert_color(result.views[0].pixels, (200, 40, 90))
     assert result.preprocess_ms >= 0.0
 
 
@@ -99,20 +100,20 @@ def test_decodes_each_supported_format_to_target_rgb_array(image_format: str) ->
 def test_output_array_is_height_by_width_of_target(
     target: tuple[int, int], expected_shape: tuple[int, int, int]
 ) -> None:
-    result = preprocess_image(encode(solid((100, 60), RED), "PNG"), target, LIMITS)
+    result = preprocess_image(encode(solid((100, 60), RED), "PNG"), InputSpec(target), LIMITS)
 
-    assert result.pixels.shape == expected_shape
+    assert result.views[0].pixels.shape == expected_shape
 
 
 @pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
 def test_scale_maps_target_pixels_back_to_original_size(image_format: str) -> None:
     data = encode(solid((640, 480), RED), image_format)
 
-    result = preprocess_image(data, (320, 160), LIMITS)
+    result = preprocess_image(data, InputSpec((320, 160)), LIMITS)
 
-    assert (result.scale_x, result.scale_y) == (2.0, 3.0)
-    assert result.scale_x * 320 == result.original_width == 640
-    assert result.scale_y * 160 == result.original_height == 480
+    assert (result.views[0].scale_x, result.views[0].scale_y) == (2.0, 3.0)
+    assert result.views[0].scale_x * 320 == result.original_width == 640
+    assert result.views[0].scale_y * 160 == result.original_height == 480
 
 
 def test_large_jpeg_reports_original_size_although_decoded_at_reduced_scale() -> None:
@@ -120,13 +121,13 @@ def test_large_jpeg_reports_original_size_although_decoded_at_reduced_scale() ->
     # the scale factors must still refer to the original image.
     data = encode(red_left_blue_right((1600, 1200)), "JPEG", quality=95)
 
-    result = preprocess_image(data, (200, 150), LIMITS)
+    result = preprocess_image(data, InputSpec((200, 150)), LIMITS)
 
     assert (result.original_width, result.original_height) == (1600, 1200)
-    assert (result.scale_x, result.scale_y) == (8.0, 8.0)
-    assert result.pixels.shape == (150, 200, 3)
-    assert_color(result.pixels[:, :90], RED)
-    assert_color(result.pixels[:, 110:], BLUE)
+    assert (result.views[0].scale_x, result.views[0].scale_y) == (8.0, 8.0)
+    assert result.views[0].pixels.shape == (150, 200, 3)
+    assert_color(result.views[0].pixels[:, :90], RED)
+    assert_color(result.views[0].pixels[:, 110:], BLUE)
 
 
 @pytest.mark.parametrize(
@@ -143,11 +144,11 @@ def test_png_modes_are_converted_to_rgb(
 ) -> None:
     data = encode(Image.new(mode, (20, 10), color), "PNG")
 
-    result = preprocess_image(data, (20, 10), LIMITS)
+    result = preprocess_image(data, InputSpec((20, 10)), LIMITS)
 
-    assert result.pixels.shape == (10, 20, 3)
-    assert result.pixels.dtype == np.uint8
-    assert_color(result.pixels, expected, tolerance=0)
+    assert result.views[0].pixels.shape == (10, 20, 3)
+    assert result.views[0].pixels.dtype == np.uint8
+    assert_color(result.views[0].pixels, expected, tolerance=0)
 
 
 def test_16_bit_grayscale_png_keeps_its_tones() -> None:
@@ -155,10 +156,10 @@ def test_16_bit_grayscale_png_keeps_its_tones() -> None:
     image = Image.fromarray(gradient)
     assert image.mode == "I;16"
 
-    result = preprocess_image(encode(image, "PNG"), (256, 4), LIMITS)
+    result = preprocess_image(encode(image, "PNG"), InputSpec((256, 4)), LIMITS)
 
     expected = np.linspace(0, 255, 256)
-    assert np.abs(result.pixels[0, :, 0].astype(int) - expected).max() <= 2
+    assert np.abs(result.views[0].pixels[0, :, 0].astype(int) - expected).max() <= 2
 
 
 def test_palette_png_is_converted_to_rgb_colors_of_its_palette() -> None:
@@ -167,10 +168,10 @@ def test_palette_png_is_converted_to_rgb_colors_of_its_palette() -> None:
     image.paste(1, (10, 0, 20, 10))
     data = encode(image, "PNG")
 
-    result = preprocess_image(data, (20, 10), LIMITS)
+    result = preprocess_image(data, InputSpec((20, 10)), LIMITS)
 
-    assert_color(result.pixels[:, :10], RED, tolerance=0)
-    assert_color(result.pixels[:, 10:], BLUE, tolerance=0)
+    assert_color(result.views[0].pixels[:, :10], RED, tolerance=0)
+    assert_color(result.views[0].pixels[:, 10:], BLUE, tolerance=0)
 
 
 def test_palette_png_with_single_transparent_index_is_converted_to_rgb() -> None:
@@ -179,10 +180,10 @@ def test_palette_png_with_single_transparent_index_is_converted_to_rgb() -> None
     image.paste(1, (10, 0, 20, 10))
     data = encode(image, "PNG", transparency=0)
 
-    result = preprocess_image(data, (20, 10), LIMITS)
+    result = preprocess_image(data, InputSpec((20, 10)), LIMITS)
 
-    assert result.pixels.shape == (10, 20, 3)
-    assert_color(result.pixels[:, 10:], BLUE, tolerance=0)
+    assert result.views[0].pixels.shape == (10, 20, 3)
+    assert_color(result.views[0].pixels[:, 10:], BLUE, tolerance=0)
 
 
 def test_palette_png_with_alpha_table_is_converted_to_rgb_without_warning() -> None:
@@ -191,9 +192,9 @@ def test_palette_png_with_alpha_table_is_converted_to_rgb_without_warning() -> N
     image.paste(1, (10, 0, 20, 10))
     data = encode(image, "PNG", transparency=bytes([255, 128]))
 
-    result = preprocess_image(data, (20, 10), LIMITS)
+    result = preprocess_image(data, InputSpec((20, 10)), LIMITS)
 
-    assert result.pixels.shape == (10, 20, 3)
+    assert result.views[0].pixels.shape == (10, 20, 3)
 
 
 @pytest.mark.parametrize(("mode", "color"), [("L", 128), ("CMYK", (0, 255, 255, 0))])
@@ -201,10 +202,10 @@ def test_non_rgb_jpeg_is_converted_to_rgb(mode: str, color: object) -> None:
     expected = {"L": (128, 128, 128), "CMYK": RED}[mode]
     data = encode(Image.new(mode, (64, 64), color), "JPEG")
 
-    result = preprocess_image(data, (32, 32), LIMITS)
+    result = preprocess_image(data, InputSpec((32, 32)), LIMITS)
 
-    assert result.pixels.shape == (32, 32, 3)
-    assert_color(result.pixels, expected, tolerance=3)
+    assert result.views[0].pixels.shape == (32, 32, 3)
+    assert_color(result.views[0].pixels, expected, tolerance=3)
 
 
 # --- EXIF orientation ---------------------------------------------------------------------
@@ -217,13 +218,13 @@ def test_exif_orientation_6_swaps_size_and_rotates_left_half_to_top(image_format
     stored = red_left_blue_right((120, 60))
     data = encode(stored, image_format, exif=with_orientation(6))
 
-    result = preprocess_image(data, (30, 40), LIMITS)
+    result = preprocess_image(data, InputSpec((30, 40)), LIMITS)
 
     assert (result.original_width, result.original_height) == (60, 120)
-    assert (result.scale_x, result.scale_y) == (2.0, 3.0)
-    assert result.pixels.shape == (40, 30, 3)
-    assert_color(result.pixels[:16], RED)
-    assert_color(result.pixels[24:], BLUE)
+    assert (result.views[0].scale_x, result.views[0].scale_y) == (2.0, 3.0)
+    assert result.views[0].pixels.shape == (40, 30, 3)
+    assert_color(result.views[0].pixels[:16], RED)
+    assert_color(result.views[0].pixels[24:], BLUE)
 
 
 @pytest.mark.parametrize(
@@ -245,13 +246,13 @@ def test_exif_orientation_is_applied_to_jpeg(
 ) -> None:
     data = encode(red_left_blue_right((120, 60)), "JPEG", exif=with_orientation(orientation))
 
-    result = preprocess_image(data, (40, 40), LIMITS)
+    result = preprocess_image(data, InputSpec((40, 40)), LIMITS)
 
     assert (result.original_width, result.original_height) == displayed_size
-    assert result.scale_x == displayed_size[0] / 40
-    assert result.scale_y == displayed_size[1] / 40
-    assert_color(result.pixels[red_region], RED)
-    assert_color(result.pixels[blue_region], BLUE)
+    assert result.views[0].scale_x == displayed_size[0] / 40
+    assert result.views[0].scale_y == displayed_size[1] / 40
+    assert_color(result.views[0].pixels[red_region], RED)
+    assert_color(result.views[0].pixels[blue_region], BLUE)
 
 
 # --- limits -------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_body_over_max_bytes_is_payload_too_large() -> None:
     data = encode(solid((32, 32), RED), "PNG")
 
     with pytest.raises(PayloadTooLargeError) as caught:
-        preprocess_image(data, (16, 16), ImageLimits(max_bytes=len(data) - 1))
+        preprocess_image(data, InputSpec((16, 16)), ImageLimits(max_bytes=len(data) - 1))
 
     assert caught.value.code == "payload_too_large"
     assert str(len(data)) in caught.value.message
@@ -270,21 +271,21 @@ def test_body_over_max_bytes_is_payload_too_large() -> None:
 def test_body_of_exactly_max_bytes_is_accepted() -> None:
     data = encode(solid((32, 32), RED), "PNG")
 
-    result = preprocess_image(data, (16, 16), ImageLimits(max_bytes=len(data)))
+    result = preprocess_image(data, InputSpec((16, 16)), ImageLimits(max_bytes=len(data)))
 
-    assert result.pixels.shape == (16, 16, 3)
+    assert result.views[0].pixels.shape == (16, 16, 3)
 
 
 def test_size_is_checked_before_format_so_large_garbage_is_payload_too_large() -> None:
     with pytest.raises(PayloadTooLargeError):
-        preprocess_image(b"x" * 2048, (16, 16), ImageLimits(max_bytes=1024))
+        preprocess_image(b"x" * 2048, InputSpec((16, 16)), ImageLimits(max_bytes=1024))
 
 
 def test_image_exactly_at_pixel_limit_is_accepted() -> None:
     # 73 * 137 = 10001 pixels
     data = encode(solid((73, 137), RED), "PNG")
 
-    result = preprocess_image(data, (10, 10), ImageLimits(max_pixels=10001))
+    result = preprocess_image(data, InputSpec((10, 10)), ImageLimits(max_pixels=10001))
 
     assert (result.original_width, result.original_height) == (73, 137)
 
@@ -293,7 +294,7 @@ def test_image_one_pixel_over_limit_is_too_large() -> None:
     data = encode(solid((73, 137), RED), "PNG")
 
     with pytest.raises(ImageTooLargeError) as caught:
-        preprocess_image(data, (10, 10), ImageLimits(max_pixels=10000))
+        preprocess_image(data, InputSpec((10, 10)), ImageLimits(max_pixels=10000))
 
     assert caught.value.code == "image_too_large"
 
@@ -317,7 +318,7 @@ def test_header_declaring_huge_canvas_is_too_large_without_decoding(
     # The file holds (at most) a few pixels: if it were decoded, it would be invalid rather
     # than too large.
     with pytest.raises(ImageTooLargeError):
-        preprocess_image(data, (320, 320), LIMITS)
+        preprocess_image(data, InputSpec((320, 320)), LIMITS)
 
 
 def test_real_highly_compressed_large_png_is_rejected_quickly() -> None:
@@ -326,7 +327,7 @@ def test_real_highly_compressed_large_png_is_rejected_quickly() -> None:
 
     started = time.perf_counter()
     with pytest.raises(ImageTooLargeError) as caught:
-        preprocess_image(data, (320, 320), LIMITS)
+        preprocess_image(data, InputSpec((320, 320)), LIMITS)
     elapsed = time.perf_counter() - started
 
     assert "8000x8000" in caught.value.message
@@ -351,7 +352,7 @@ def test_real_highly_compressed_large_png_is_rejected_quickly() -> None:
 )
 def test_non_image_bytes_are_invalid_image(data: bytes) -> None:
     with pytest.raises(InvalidImageError) as caught:
-        preprocess_image(data, (16, 16), LIMITS)
+        preprocess_image(data, InputSpec((16, 16)), LIMITS)
 
     assert caught.value.code == "invalid_image"
 
@@ -378,7 +379,7 @@ def test_truncated_image_is_invalid_image(image_format: str, keep: float) -> Non
     assert sniff_format(cut) == image_format or len(cut) < 12
 
     with pytest.raises(InvalidImageError):
-        preprocess_image(cut, (32, 32), LIMITS)
+        preprocess_image(cut, InputSpec((32, 32)), LIMITS)
 
 
 # --- media type and format sniffing ------------------------------------------------------

@@ -9,21 +9,27 @@ import pytest
 import torch
 import yaml
 
-from serve_app.demo_model import DEMO_MODEL, SUPPLY_LABELS, ensure_demo_model
-from serve_app.errors import ModelLoadError
+from serve_app.demo_model import DEMO_MODEL
+from serve_app.errors import (
+    ChecksumMismatchError,
+    InvalidManifestError,
+    LabelMismatchError,
+    MissingWeightsError,
+    ModelLoadError,
+    UnknownArchitectureError,
+)
 from serve_app.model_loader import load_model, sha256_file
 from serve_app.model_manifest import MANIFEST_FILE, list_manifests, read_manifest
+from training.synth.items import CLASS_NAMES
 
 CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
-def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A models root holding the demo model, created once for this module. Do not modify."""
+def demo_root(tmp_path_factory: pytest.TempPathFactory, shipped_demo_dir: Path) -> Path:
+    """A models root holding a copy of the shipped demo model, for this module. Do not modify."""
     root = tmp_path_factory.mktemp("models")
-    directory, created = ensure_demo_model(root)
-    assert created
-    assert directory == root / DEMO_MODEL.name / DEMO_MODEL.version
+    shutil.copytree(shipped_demo_dir, root / DEMO_MODEL.name / DEMO_MODEL.version)
     return root
 
 
@@ -52,17 +58,6 @@ def edit_manifest(directory: Path, **changes: Any) -> None:
     write_manifest_yaml(directory, data)
 
 
-def test_ensure_demo_model_does_not_rewrite_an_existing_model(demo_root: Path) -> None:
-    directory = demo_root / DEMO_MODEL.name / DEMO_MODEL.version
-    weights = directory / "weights.pt"
-    before = (weights.stat().st_mtime_ns, sha256_file(weights))
-
-    again, created = ensure_demo_model(demo_root)
-
-    assert (again, created) == (directory, False)
-    assert (weights.stat().st_mtime_ns, sha256_file(weights)) == before
-
-
 def test_manifest_records_the_checksum_of_the_weights(demo_root: Path) -> None:
     directory = demo_root / DEMO_MODEL.name / DEMO_MODEL.version
 
@@ -71,7 +66,7 @@ def test_manifest_records_the_checksum_of_the_weights(demo_root: Path) -> None:
     expected = hashlib.sha256((directory / manifest.weights).read_bytes()).hexdigest()
     assert manifest.sha256 == expected
     assert manifest.ref == DEMO_MODEL
-    assert manifest.labels == SUPPLY_LABELS
+    assert manifest.labels == CLASS_NAMES  # the generator's classes, in order
 
 
 def test_load_model_returns_the_model_in_eval_mode_with_its_manifest(demo_root: Path) -> None:
@@ -89,20 +84,21 @@ def test_load_model_returns_the_model_in_eval_mode_with_its_manifest(demo_root: 
     assert all(1 <= label <= len(manifest.labels) for label in labels)  # 1-based, no background
 
 
-def test_checksum_mismatch_is_a_model_load_error(model_dir: Path) -> None:
+def test_checksum_mismatch_is_a_named_model_load_error(model_dir: Path) -> None:
     with (model_dir / "weights.pt").open("ab") as weights:
         weights.write(b"\x00")
 
-    with pytest.raises(ModelLoadError, match="checksum") as caught:
+    with pytest.raises(ChecksumMismatchError, match="checksum") as caught:
         load_model(model_dir, CPU)
 
-    assert caught.value.code == "model_load_failed"
+    assert isinstance(caught.value, ModelLoadError)
+    assert caught.value.code == "checksum_mismatch"
 
 
-def test_missing_weights_is_a_model_load_error(model_dir: Path) -> None:
+def test_missing_weights_is_a_named_model_load_error(model_dir: Path) -> None:
     (model_dir / "weights.pt").unlink()
 
-    with pytest.raises(ModelLoadError, match="missing"):
+    with pytest.raises(MissingWeightsError, match="missing"):
         load_model(model_dir, CPU)
 
 
@@ -120,14 +116,14 @@ def test_weights_file_named_in_manifest_is_the_one_loaded(model_dir: Path) -> No
 def test_missing_manifest_is_a_model_load_error(model_dir: Path) -> None:
     (model_dir / MANIFEST_FILE).unlink()
 
-    with pytest.raises(ModelLoadError, match=MANIFEST_FILE):
+    with pytest.raises(InvalidManifestError, match=MANIFEST_FILE):
         load_model(model_dir, CPU)
 
 
-def test_unknown_architecture_is_a_model_load_error(model_dir: Path) -> None:
+def test_unknown_architecture_is_a_named_model_load_error(model_dir: Path) -> None:
     edit_manifest(model_dir, architecture="yolo_v99")
 
-    with pytest.raises(ModelLoadError, match="unknown architecture 'yolo_v99'"):
+    with pytest.raises(UnknownArchitectureError, match="unknown architecture 'yolo_v99'"):
         load_model(model_dir, CPU)
 
 
@@ -142,16 +138,20 @@ def test_manifest_in_the_wrong_directory_is_a_model_load_error(
     misplaced = tmp_path / "elsewhere" / name / version
     shutil.copytree(model_dir, misplaced)
 
-    with pytest.raises(ModelLoadError, match=f"lies in {name}/{version}"):
+    with pytest.raises(InvalidManifestError, match=f"lies in {name}/{version}"):
         load_model(misplaced, CPU)
 
 
-def test_label_count_not_matching_the_weights_is_a_model_load_error(model_dir: Path) -> None:
+@pytest.mark.parametrize("change", [-1, +1], ids=["fewer", "more"])
+def test_label_count_not_matching_the_weights_is_a_named_model_load_error(
+    model_dir: Path, change: int
+) -> None:
     data = read_manifest_yaml(model_dir)
-    data["labels"] = data["labels"][:-1]  # checksum and everything else left as they are
-    write_manifest_yaml(model_dir, data)
+    labels = data["labels"]
+    data["labels"] = labels[:-1] if change < 0 else [*labels, "stretcher"]
+    write_manifest_yaml(model_dir, data)  # checksum and everything else left as they are
 
-    with pytest.raises(ModelLoadError, match="do not fit the manifest"):
+    with pytest.raises(LabelMismatchError, match=f"lists {len(labels) + change} labels"):
         load_model(model_dir, CPU)
 
 
@@ -169,7 +169,7 @@ def test_label_count_not_matching_the_weights_is_a_model_load_error(model_dir: P
 def test_invalid_manifest_is_a_model_load_error(model_dir: Path, changes: dict[str, Any]) -> None:
     edit_manifest(model_dir, **changes)
 
-    with pytest.raises(ModelLoadError, match="not a valid manifest"):
+    with pytest.raises(InvalidManifestError, match="not a valid manifest"):
         load_model(model_dir, CPU)
 
 
@@ -203,7 +203,7 @@ def test_list_manifests_skips_broken_manifests(model_dir: Path) -> None:
         "aaa-invalid-yaml/1": "name: [unclosed\n",
         "bbb-not-a-mapping/1": "- just\n- a list\n",
         "ccc-missing-fields/1": "name: ccc-missing-fields\nversion: '1'\n",
-        "zzz-misplaced/1": (model_dir / MANIFEST_FILE).read_text(),  # names demo-ssdlite
+        "zzz-misplaced/1": (model_dir / MANIFEST_FILE).read_text(),  # names the demo model
     }
     for relative, text in broken.items():
         (root / relative).mkdir(parents=True)

@@ -3,9 +3,10 @@
 import numpy as np
 import pytest
 
+from serve_app import postprocess
 from serve_app.model_manifest import ModelManifest
-from serve_app.payloads import Detection, DetectParams, ModelRef, PreprocessedImage
-from serve_app.postprocess import RawDetections, build_result, count_labels, to_detections
+from serve_app.payloads import Detection, DetectParams, ImageView, ModelRef, PreprocessedImage
+from serve_app.postprocess import RawDetections, build_result, count_labels, merge_views
 
 LABELS = ["syringe", "glove_box", "face_mask", "vial"]
 
@@ -13,15 +14,33 @@ LABELS = ["syringe", "glove_box", "face_mask", "vial"]
 def image(
     original: tuple[int, int] = (640, 480), target: tuple[int, int] = (320, 320)
 ) -> PreprocessedImage:
+    """One view of the whole image, as the preprocessor makes for an image that is not tiled."""
     (original_w, original_h), (target_w, target_h) = original, target
-    return PreprocessedImage(
+    view = ImageView(
         pixels=np.zeros((target_h, target_w, 3), dtype=np.uint8),
-        original_width=original_w,
-        original_height=original_h,
+        offset_x=0,
+        offset_y=0,
         scale_x=original_w / target_w,
         scale_y=original_h / target_h,
-        preprocess_ms=3.5,
+        window_width=original_w,
+        window_height=original_h,
+        inner_edges=(False, False, False, False),
     )
+    return PreprocessedImage(
+        views=[view], original_width=original_w, original_height=original_h, preprocess_ms=3.5
+    )
+
+
+def to_detections(
+    raw_detections: RawDetections,
+    prepared: PreprocessedImage,
+    labels: list[str],
+    params: DetectParams,
+    default_min_score: float,
+) -> list[Detection]:
+    """The single-view path: merge (scale to original pixels), then filter."""
+    merged = merge_views([raw_detections], prepared)
+    return postprocess.to_detections(merged, prepared, labels, params, default_min_score)
 
 
 def raw(
@@ -205,7 +224,7 @@ def test_build_result_fills_every_field_consistently(
     )
 
     result = build_result(
-        raw_detections, image(), manifest(score_threshold=0.5), DetectParams(min_score), 12.5
+        [raw_detections], image(), manifest(score_threshold=0.5), DetectParams(min_score), 12.5
     )
 
     assert result.model == ModelRef("shelf-detector", "1.2.3")
@@ -221,7 +240,9 @@ def test_build_result_fills_every_field_consistently(
 def test_build_result_uses_manifest_threshold_as_default() -> None:
     raw_detections = raw([0.9, 0.6, 0.8], class_ids=[4, 4, 2])
 
-    result = build_result(raw_detections, image(), manifest(score_threshold=0.7), DetectParams(), 1)
+    result = build_result(
+        [raw_detections], image(), manifest(score_threshold=0.7), DetectParams(), 1
+    )
 
     assert scores_of(result.detections) == [0.9, 0.8]
     assert result.counts == {"glove_box": 1, "vial": 1}

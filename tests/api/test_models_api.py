@@ -1,0 +1,112 @@
+"""GET /v1/models, PUT /v1/models/active and ?model= pinning, on the in-process pipeline."""
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from fastapi.testclient import TestClient
+
+from serve_app.api.app import create_api
+from serve_app.app_args import IngressArgs
+from serve_app.demo_model import DEMO_MODEL
+from serve_app.imaging import ImageLimits
+from serve_app.local_pipeline import LocalPipeline
+from serve_app.model_manifest import read_manifest
+from tests.conftest import UNTRAINED_MODEL
+from tests.factories import shelf_jpeg
+
+
+def detect(client: TestClient, query: str = "") -> dict[str, object]:
+    response = client.post(
+        f"/v1/detect{query}", content=shelf_jpeg(), headers={"Content-Type": "image/jpeg"}
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+def test_models_lists_every_version_with_its_metrics(
+    client: TestClient, demo_model_dir: Path
+) -> None:
+    body = client.get("/v1/models").json()
+
+    assert body["active"]["name"] == DEMO_MODEL.name
+    assert body["active"]["labels"] == read_manifest(demo_model_dir).labels
+    assert [(m["name"], m["version"]) for m in body["available"]] == [
+        (UNTRAINED_MODEL.name, UNTRAINED_MODEL.version),
+        (DEMO_MODEL.name, DEMO_MODEL.version),
+    ]
+    demo = body["available"][1]
+    assert demo["metrics"]["standard"]["map50"] >= 0.97
+    assert demo["tiling"] == {"tile": 480, "overlap": 160, "above": 960}
+    assert demo["training"]["recipe"] == "medinv-train demo"
+    assert body["batching"]["concurrent_batches"] == 2
+
+
+def test_a_request_can_pin_a_registered_version(client: TestClient) -> None:
+    pinned = detect(client, f"?model={UNTRAINED_MODEL}")
+    default = detect(client)
+
+    assert pinned["model"] == {"name": UNTRAINED_MODEL.name, "version": UNTRAINED_MODEL.version}
+    assert default["model"] == {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version}
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "code"),
+    [
+        ("?model=medical-supplies-ssdlite:9.9.9", 404, "model_not_found"),
+        ("?model=no-version", 422, "invalid_parameters"),
+    ],
+)
+def test_pinning_an_unknown_or_malformed_version_is_a_clear_error(
+    client: TestClient, query: str, status: int, code: str
+) -> None:
+    response = client.post(
+        f"/v1/detect{query}", content=shelf_jpeg(), headers={"Content-Type": "image/jpeg"}
+    )
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+
+
+@pytest.fixture
+def own_client(demo_model_dir: Path, models_root: Path) -> Iterator[TestClient]:
+    """A client over a pipeline of its own: activating a model changes the pipeline."""
+    pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
+    with TestClient(create_api(pipeline, IngressArgs(), behind_serve_proxy=False)) as client:
+        yield client
+
+
+def test_activate_switches_the_active_model(own_client: TestClient) -> None:
+    response = own_client.put("/v1/models/active", json={"model": str(UNTRAINED_MODEL)})
+
+    assert response.status_code == 202
+    assert response.json() == {
+        "status": "switching",
+        "previous": {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version},
+        "requested": {"name": UNTRAINED_MODEL.name, "version": UNTRAINED_MODEL.version},
+    }
+    assert own_client.get("/v1/models").json()["active"]["version"] == UNTRAINED_MODEL.version
+    assert detect(own_client)["model"] == {
+        "name": UNTRAINED_MODEL.name,
+        "version": UNTRAINED_MODEL.version,
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"model": "medical-supplies-ssdlite:9.9.9"}, 404, "model_not_found"),
+        ({"model": "nonsense"}, 422, "invalid_parameters"),
+        ({"model": str(DEMO_MODEL), "extra": 1}, 422, "invalid_parameters"),
+    ],
+)
+def test_activate_refuses_unknown_or_malformed_models(
+    own_client: TestClient, body: dict[str, object], status: int, code: str
+) -> None:
+    response = own_client.put("/v1/models/active", json=body)
+
+    assert response.status_code == status
+    assert response.json()["error"]["code"] == code
+    assert own_client.get("/v1/models").json()["active"]["version"] == DEMO_MODEL.version

@@ -1,0 +1,1 @@
+"""Synthetic shelf data, COCO datasets, and the train / evaluate commands for the detector."""

@@ -1,0 +1,122 @@
+"""COCO mAP of a registered model on a COCO directory, through the serving code path.
+
+Each image goes through the same decode, tiling, forward and merge as `/v1/detect`, so the
+figures describe what the service returns. `write_metrics` records them in the manifest.
+"""
+
+import contextlib
+import io
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+from tqdm import tqdm
+
+from serve_app.imaging import ImageLimits, preprocess_image
+from serve_app.inference import DetectorModel
+from serve_app.model_manifest import read_manifest, write_manifest
+from serve_app.payloads import DetectParams
+from serve_app.postprocess import merge_views, to_detections
+from training.coco import ANNOTATIONS_FILE, read_coco
+
+_EVAL_PARAMS = DetectParams(min_score=0.0, max_detections=100)
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    images: int
+    map: float  # mAP@[.5:.95]
+    map50: float
+    per_class_ap: dict[str, float]  # AP@[.5:.95] per label
+    ms_per_image: float
+
+    def as_metrics(self) -> dict[str, Any]:
+        return {
+            "images": self.images,
+            "map": round(self.map, 4),
+            "map50": round(self.map50, 4),
+            "per_class_ap": {k: round(v, 4) for k, v in self.per_class_ap.items()},
+        }
+
+
+def evaluate(
+    model_directory: Path, data_dir: Path, device: torch.device, limit: int | None = None
+) -> EvalResult:
+    model = DetectorModel(model_directory, device)
+    coco = read_coco(data_dir)
+    if coco.labels != model.manifest.labels:
+        raise ValueError(f"{data_dir} has labels {coco.labels}, the model {model.manifest.labels}")
+    label_to_category = {name: cid for cid, name in coco.categories.items()}
+    images = coco.images[:limit] if limit else coco.images
+    results: list[dict[str, Any]] = []
+    seconds = 0.0
+    limits = ImageLimits()
+    for entry in tqdm(images, desc=f"evaluate {data_dir.name}", unit="img"):
+        prepared = preprocess_image(entry.path.read_bytes(), model.input_spec, limits)
+        started = time.perf_counter()
+        raws = model.predict([view.pixels for view in prepared.views])
+        seconds += prepared.preprocess_ms / 1000.0 + time.perf_counter() - started
+        detections = to_detections(
+            merge_views(raws, prepared), prepared, model.manifest.labels, _EVAL_PARAMS, 0.0
+        )
+        for d in detections:
+            x1, y1, x2, y2 = d.box
+            results.append(
+                {
+                    "image_id": entry.image_id,
+                    "category_id": label_to_category[d.label],
+                    "bbox": [x1, y1, x2 - x1, y2 - y1],
+                    "score": d.score,
+                }
+            )
+    stats, per_class = _coco_eval(data_dir, [e.image_id for e in images], results)
+    return EvalResult(
+        images=len(images),
+        map=stats[0],
+        map50=stats[1],
+        per_class_ap={coco.categories[cid]: ap for cid, ap in per_class.items()},
+        ms_per_image=seconds * 1000.0 / max(1, len(images)),
+    )
+
+
+def _coco_eval(
+    data_dir: Path, image_ids: list[int], results: list[dict[str, Any]]
+) -> tuple[list[float], dict[int, float]]:
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes
+        truth = COCO(str(data_dir / ANNOTATIONS_FILE))
+        found = truth.loadRes(results) if results else COCO()
+        evaluator = COCOeval(truth, found, iouType="bbox")
+        evaluator.params.imgIds = image_ids
+        evaluator.evaluate()
+        evaluator.accumulate()
+        evaluator.summarize()
+    # precision: [IoU thresholds, recall points, categories, area ranges, max dets]
+    precision = evaluator.eval["precision"][:, :, :, 0, -1]
+    per_class = {}
+    for k, category_id in enumerate(evaluator.params.catIds):
+        values = precision[:, :, k]
+        values = values[values > -1]
+        per_class[int(category_id)] = float(values.mean()) if values.size else float("nan")
+    return [float(v) for v in evaluator.stats], per_class
+
+
+def write_metrics(
+    model_directory: Path, split: str, result: EvalResult, data: dict[str, Any]
+) -> None:
+    manifest = read_manifest(model_directory)
+    metrics = dict(manifest.metrics)
+    metrics[split] = {**result.as_metrics(), "data": data}
+    write_manifest(model_directory, manifest.model_copy(update={"metrics": metrics}))
+
+
+def describe_data(data_dir: Path) -> dict[str, Any]:
+    """What the annotations file says about how the set was made (the generator's info)."""
+    info = json.loads((data_dir / ANNOTATIONS_FILE).read_text()).get("info", {})
+    return {k: v for k, v in info.items() if isinstance(v, (str, int, float))} or {
+        "path": str(data_dir)
+    }

@@ -1,0 +1,1 @@
+"""A deterministic renderer of hospital supply shelves with COCO annotations."""

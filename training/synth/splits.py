@@ -1,0 +1,75 @@
+"""The named kinds of generated image. Seeds, not names, keep training and test images apart."""
+
+from training.synth.camera import CameraSpec
+from training.synth.scene import SceneSpec
+
+_STANDARD_CAMERA = CameraSpec(
+    brightness=(0.8, 1.15),
+    uneven_light=(0.0, 0.25),
+    color_cast=0.06,
+    noise=(0.0, 4.0),
+    blur=(0.0, 0.8),
+    motion_blur=0.0,
+    motion_length=(1, 1),
+    jpeg_quality=(70, 95),
+)
+
+_HARD_CAMERA = CameraSpec(
+    brightness=(0.35, 0.85),
+    uneven_light=(0.3, 0.75),
+    color_cast=0.12,
+    noise=(2.0, 9.0),
+    blur=(0.0, 1.2),
+    motion_blur=0.6,
+    motion_length=(3, 9),
+    jpeg_quality=(35, 80),
+)
+
+STANDARD = SceneSpec(
+    width=640,
+    height=480,
+    shelves=(2, 3),
+    item_size=(70, 200),
+    gap=(0.15, 0.8),
+    front_row=0.0,
+    max_rotation=6.0,
+    lying=0.05,
+    distractors=0.0,
+    clutter=(0, 0),
+    min_visible=0.5,
+    camera=_STANDARD_CAMERA,
+)
+
+# Camera-sized frames of crowded shelves: small items, overlap, distractors, poor light.
+HARD = SceneSpec(
+    width=1280,
+    height=720,
+    shelves=(3, 5),
+    item_size=(45, 130),
+    gap=(-0.3, 0.4),
+    front_row=0.5,
+    max_rotation=15.0,
+    lying=0.15,
+    distractors=0.2,
+    clutter=(2, 8),
+    min_visible=0.35,
+    camera=_HARD_CAMERA,
+)
+
+# Training views of hard scenes at the scale the detector sees a tile of a hard frame.
+HARD_TILE = SceneSpec(
+    width=480,
+    height=480,
+    shelves=(2, 3),
+    item_size=HARD.item_size,
+    gap=HARD.gap,
+    front_row=HARD.front_row,
+    max_rotation=HARD.max_rotation,
+    lying=HARD.lying,
+    distractors=HARD.distractors,
+    clutter=(1, 3),
+    min_visible=HARD.min_visible,
+    camera=_HARD_CAMERA,
+)
+
+SPLITS: dict[str, SceneSpec] = {"standard": STANDARD, "hard": HARD, "hard-tile": HARD_TILE}
