@@ -81,7 +81,7 @@ class Detector:
         loop = asyncio.get_running_loop()
         try:
             model = await loop.run_in_executor(self._forward_pool, self._load, config.model_ref)
-        except ModelLoadError:
+        except (ModelLoadError, ModelNotFoundError):
             if self._model is None:
                 raise
             logger.exception(

@@ -91,7 +91,9 @@ class LocalCluster:
             "--metrics-export-port", str(self.ports.metrics),
             "--disable-usage-stats",
         ]  # fmt: skip
-        env = {**os.environ, **self.client_env(), **(extra_env or {})}
+        # The ingress sends declared-config changes (PUT /v1/models/active) to this dashboard.
+        own = {"MEDINV_RAY_DASHBOARD_URL": self.dashboard_url}
+        env = {**os.environ, **self.client_env(), **own, **(extra_env or {})}
         with (self.run_dir / "ray.log").open("ab") as log:
             process = subprocess.Popen(
                 command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -31,3 +31,29 @@ def assert_error(body: dict[str, Any], code: str) -> None:
     assert body["error"]["code"] == code
     assert body["error"]["message"]
     assert body["error"]["request_id"]
+
+
+def box_iou(a: list[float], b: list[float]) -> float:
+    x1, y1, x2, y2 = max(a[0], b[0]), max(a[1], b[1]), min(a[2], b[2]), min(a[3], b[3])
+    inter = max(0.0, x2 - x1) * max(0.0, y2 - y1)
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_items(
+    detections: list[dict[str, Any]], items: list[dict[str, Any]], iou: float = 0.5
+) -> tuple[int, int, int]:
+    """(matched, missed, extra): greedy one-to-one matching of same-label boxes at `iou`."""
+    used: set[int] = set()
+    matched = 0
+    for item in items:
+        for index, detection in enumerate(detections):
+            if (
+                index not in used
+                and detection["label"] == item["label"]
+                and box_iou(detection["box"], item["box"]) >= iou
+            ):
+                used.add(index)
+                matched += 1
+                break
+    return matched, len(items) - matched, len(detections) - len(used)

@@ -24,7 +24,7 @@ EXPECTED = [
     r'ray_medinv_stream_frames_total\{[^}]*outcome="error"[^}]*\} [1-9]',
     r"ray_medinv_batch_size_bucket\{",
     r"ray_medinv_forward_duration_seconds_bucket\{",
-    r'ray_medinv_model_info\{[^}]*model="demo-ssdlite"[^}]*\} 1',
+    r'ray_medinv_model_info\{[^}]*model="medical-supplies-ssdlite"[^}]*\} 1',
     r"ray_serve_num_http_requests",
 ]
 

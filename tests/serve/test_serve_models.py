@@ -1,0 +1,192 @@
+"""The model registry on a live Serve app: real detections, pinned versions, hot swaps.
+
+A swap must not fail a single request: a client keeps sending while the active model changes,
+and every response names the version that produced it.
+"""
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from serve_app.demo_model import DEMO_MODEL
+from serve_app.model_manifest import model_dir
+from serve_app.payloads import ModelRef
+from tests.assertions import match_items
+from tests.conftest import UNTRAINED_MODEL
+from tests.factories import copy_model
+from tests.serve.conftest import ServeService
+
+EXAMPLES = Path(__file__).parents[2] / "examples"
+
+pytestmark = pytest.mark.serve
+
+
+def _post(client: httpx.Client, base_url: str, name: str, query: str = "") -> httpx.Response:
+    return client.post(
+        f"{base_url}/v1/detect{query}",
+        content=(EXAMPLES / f"{name}.jpg").read_bytes(),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=60,
+    )
+
+
+def _version(response: httpx.Response) -> str:
+    model = response.json()["model"]
+    return f"{model['name']}:{model['version']}"
+
+
+def test_the_example_shelf_gets_exactly_its_items(serve_service: ServeService) -> None:
+    truth = json.loads((EXAMPLES / "shelf.json").read_text())
+    with httpx.Client() as client:
+        response = _post(client, serve_service.base_url, "shelf")
+
+    assert response.status_code == 200
+    matched, missed, extra = match_items(response.json()["detections"], truth["items"])
+    assert (matched, missed, extra) == (len(truth["items"]), 0, 0)
+
+
+def test_a_camera_frame_is_tiled_and_most_items_found(serve_service: ServeService) -> None:
+    truth = json.loads((EXAMPLES / "camera-frame.json").read_text())
+    with httpx.Client() as client:
+        response = _post(client, serve_service.base_url, "camera-frame")
+
+    body = response.json()
+    assert body["image"] == {"width": 1280, "height": 720}
+    matched, missed, extra = match_items(body["detections"], truth["items"])
+    assert matched >= 0.8 * len(truth["items"]), (matched, missed, extra)
+    assert extra <= 0.1 * len(truth["items"]), (matched, missed, extra)
+
+
+def test_a_request_pins_a_version_through_multiplexing(serve_service: ServeService) -> None:
+    with httpx.Client() as client:
+        pinned = _post(client, serve_service.base_url, "shelf", f"?model={UNTRAINED_MODEL}")
+        default = _post(client, serve_service.base_url, "shelf")
+        unknown = _post(client, serve_service.base_url, "shelf", "?model=nothing:1")
+
+    assert pinned.status_code == 200 and _version(pinned) == str(UNTRAINED_MODEL)
+    assert default.status_code == 200 and _version(default) == str(DEMO_MODEL)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["code"] == "model_not_found"
+
+
+class _Traffic:
+    """One client sending the example shelf back to back, recording status and version."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self.results: list[tuple[int, str]] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        with httpx.Client() as client:
+            while not self._stop.is_set():
+                try:
+                    response = _post(client, self.base_url, "shelf")
+                except httpx.HTTPError as exc:
+                    self.results.append((0, repr(exc)))
+                    continue
+                version = _version(response) if response.status_code == 200 else response.text
+                self.results.append((response.status_code, version))
+
+    def wait_for(self, version: str, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if any(v == version for _, v in self.results[-3:]):
+                return
+            time.sleep(0.2)
+        raise AssertionError(f"responses never came from {version}: {self.results[-5:]}")
+
+    @contextmanager
+    def running(self) -> Iterator["_Traffic"]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join(timeout=60)
+
+
+def _assert_clean_switch(results: list[tuple[int, str]], old: str, new: str) -> None:
+    failures = [r for r in results if r[0] != 200]
+    assert not failures, f"{len(failures)} of {len(results)} requests failed: {failures[:3]}"
+    versions = [v for _, v in results]
+    assert versions[0] == old and versions[-1] == new
+    first_new = versions.index(new)
+    assert set(versions[first_new:]) == {new}, "a response came from the old model after the swap"
+
+
+def _detector_user_config(config: dict[str, Any]) -> dict[str, Any]:
+    deployments = config["applications"][0]["deployments"]
+    user_config: dict[str, Any] = next(d for d in deployments if d["name"] == "Detector")[
+        "user_config"
+    ]
+    return user_config
+
+
+@pytest.fixture
+def new_version(serve_service: ServeService, models_root: Path) -> Iterator[ModelRef]:
+    """A new version of the demo model dropped into the models root, as an operator would;
+    removed again (and the original config restored) afterwards."""
+    ref = ModelRef(DEMO_MODEL.name, "1.0.1")
+    copy_model(models_root, model_dir(models_root, DEMO_MODEL), ref.version)
+    try:
+        yield ref
+    finally:
+        serve_service.cluster.deploy(serve_service.config)
+        with httpx.Client() as client:
+            deadline = time.monotonic() + 90
+            while _version(_post(client, serve_service.base_url, "shelf")) != str(DEMO_MODEL):
+                assert time.monotonic() < deadline, "the original model did not come back"
+                time.sleep(0.5)
+        shutil.rmtree(model_dir(models_root, ref))
+
+
+def test_serve_deploy_of_a_new_version_swaps_in_place_without_a_failed_request(
+    serve_service: ServeService, new_version: ModelRef
+) -> None:
+    replicas_before = serve_service.replica_ids()
+    config = json.loads(json.dumps(serve_service.config))
+    _detector_user_config(config)["model"] = str(new_version)
+
+    with _Traffic(serve_service.base_url).running() as traffic:
+        traffic.wait_for(str(DEMO_MODEL))
+        started = time.monotonic()
+        serve_service.cluster.deploy(config)
+        traffic.wait_for(str(new_version))
+        switch_s = time.monotonic() - started
+        time.sleep(1)
+
+    _assert_clean_switch(traffic.results, str(DEMO_MODEL), str(new_version))
+    assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
+    print(f"serve deploy swap: {len(traffic.results)} requests, switched in {switch_s:.1f} s")
+
+
+def test_put_models_active_swaps_every_replica_without_a_failed_request(
+    serve_service: ServeService, new_version: ModelRef
+) -> None:
+    replicas_before = serve_service.replica_ids()
+
+    with _Traffic(serve_service.base_url).running() as traffic:
+        traffic.wait_for(str(DEMO_MODEL))
+        response = httpx.put(
+            f"{serve_service.base_url}/v1/models/active",
+            json={"model": str(new_version)},
+            timeout=30,
+        )
+        assert response.status_code == 202, response.text
+        traffic.wait_for(str(new_version))
+        time.sleep(1)
+
+    _assert_clean_switch(traffic.results, str(DEMO_MODEL), str(new_version))
+    assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
+    declared = serve_service.application()["deployed_app_config"]
+    assert _detector_user_config({"applications": [declared]})["model"] == str(new_version)
