@@ -8,7 +8,9 @@ from ray.serve.handle import DeploymentHandle
 
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.pipeline import ServePipeline
+from serve_app.settings import get_settings
 
 
 @serve.deployment(name="Ingress")
@@ -21,7 +23,9 @@ class Ingress:
         args: IngressArgs,
     ) -> None:
         self._pipeline = ServePipeline(preprocessor, detector, args.request_timeout_s)
+        # Connects lazily; the schema is migrated beforehand (`medinv migrate`), never here.
+        self._inventory = InventoryRecorder.open(get_settings())
         self._args = args
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._pipeline, self._args, behind_serve_proxy=True)
+        return create_api(self._pipeline, self._inventory, self._args, behind_serve_proxy=True)

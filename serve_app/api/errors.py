@@ -10,14 +10,18 @@ from starlette.exceptions import HTTPException
 
 from serve_app.api.request_id import request_id_of
 from serve_app.errors import (
+    ConflictError,
     ImageTooLargeError,
     InvalidImageError,
     InvalidParameterError,
     ModelLoadError,
+    NotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    SpoolFullError,
+    StoreUnavailableError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
@@ -29,14 +33,23 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
     PayloadTooLargeError: 413,
     ImageTooLargeError: 413,
+    NotFoundError: 404,
+    ConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     NotReadyError: 503,
     OverloadedError: 503,
     ModelLoadError: 503,
+    StoreUnavailableError: 503,
+    SpoolFullError: 503,
     UpstreamTimeoutError: 504,
 }
-RETRY_AFTER_S: dict[type[ServiceError], int] = {NotReadyError: 5, OverloadedError: 1}
+RETRY_AFTER_S: dict[type[ServiceError], int] = {
+    NotReadyError: 5,
+    OverloadedError: 1,
+    StoreUnavailableError: 5,
+    SpoolFullError: 30,
+}
 
 # RFC 6455 close codes for errors that end a stream (per-frame errors are messages instead).
 WS_CLOSE_TRY_AGAIN_LATER = 1013
@@ -44,7 +57,9 @@ WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
+    StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
+    NotFoundError: WS_CLOSE_POLICY_VIOLATION,
 }
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 

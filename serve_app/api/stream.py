@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
+from serve_app.api.recording import record_counts
+from serve_app.api.request_id import request_id_of
 from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
-from serve_app.payloads import DetectParams
+from serve_app.inventory.recorder import RecordOutcome
+from serve_app.inventory.smoothing import CountSmoother
+from serve_app.payloads import DetectionResult, DetectParams
 from serve_app.schemas import (
     ImageInfo,
     ModelRefOut,
@@ -31,6 +35,7 @@ class StreamQuery(BaseModel):
 
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1, le=1000)
+    location: int | None = Field(default=None, ge=1)
 
 
 @router.websocket("/stream")
@@ -50,17 +55,57 @@ async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
         query = StreamQuery.model_validate(dict(websocket.query_params))
     except ValidationError as exc:
         raise InvalidParameterError(_describe(exc)) from None
+    recorder = None
+    if query.location is not None:
+        await context.inventory.require_location(query.location)
+        recorder = _StreamRecorder(websocket, context, query.location)
     session = _StreamSession(
-        websocket, context, DetectParams(query.min_score, query.max_detections)
+        websocket, context, DetectParams(query.min_score, query.max_detections), recorder
     )
     await session.run()
 
 
+class _StreamRecorder:
+    """Records a stream's smoothed counts at its location, at most once per interval."""
+
+    def __init__(self, websocket: WebSocket, context: ApiContext, location_id: int) -> None:
+        stream_args = context.args.stream
+        self._context = context
+        self._location_id = location_id
+        self._stream_id = request_id_of(websocket)
+        self._records = 0
+        self._smoother = CountSmoother(
+            stream_args.record_window_frames, stream_args.record_interval_s, time.monotonic()
+        )
+
+    async def observe(self, frame: Frame, result: DetectionResult) -> RecordOutcome | None:
+        counts = self._smoother.observe(result.counts, time.monotonic())
+        if counts is None:
+            return None
+        self._records += 1
+        return await record_counts(
+            self._context,
+            location_id=self._location_id,
+            request_id=f"{self._stream_id}:{self._records}",
+            image=frame.data,
+            result=result,
+            latency_ms=elapsed_ms(frame.received_at),
+            counts=counts,
+        )
+
+
 class _StreamSession:
-    def __init__(self, websocket: WebSocket, context: ApiContext, params: DetectParams) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        context: ApiContext,
+        params: DetectParams,
+        recorder: _StreamRecorder | None,
+    ) -> None:
         self._websocket = websocket
         self._context = context
         self._params = params
+        self._recorder = recorder
         self._send_lock = asyncio.Lock()
         stream_args = context.args.stream
         self._scheduler = FrameScheduler(
@@ -127,6 +172,7 @@ class _StreamSession:
         metrics = self._context.metrics
         try:
             result = await self._context.pipeline.detect(frame.data, frame.params)
+            recorded = await self._recorder.observe(frame, result) if self._recorder else None
         except ServiceError as error:
             metrics.frames("error")
             return _error_message(frame.number, error)
@@ -144,6 +190,7 @@ class _StreamSession:
             counts=result.counts,
             latency_ms=elapsed_ms(frame.received_at),
             dropped=0,
+            recorded=recorded,
         ).model_dump()
 
     async def _send_results(self) -> None:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Literal
 
 from serve_app.errors import StoreUnavailableError
@@ -26,9 +25,7 @@ logger = logging.getLogger("ray.serve")
 REPLAY_BATCH = 200
 
 
-class RecordOutcome(StrEnum):
-    WRITTEN = "written"
-    QUEUED = "queued"
+RecordOutcome = Literal["written", "queued"]
 
 
 @dataclass(frozen=True)
@@ -94,11 +91,11 @@ class InventoryRecorder:
             except (StoreUnavailableError, TimeoutError) as error:
                 logger.warning("inventory database unavailable, spooling records: %s", error)
             else:
-                self._metrics.records(RecordOutcome.WRITTEN)
-                return RecordOutcome.WRITTEN
+                self._metrics.records("written")
+                return "written"
         await self._spool.append(record)  # SpoolFullError when full: refused, not dropped
-        self._metrics.records(RecordOutcome.QUEUED)
-        return RecordOutcome.QUEUED
+        self._metrics.records("queued")
+        return "queued"
 
     async def status(self) -> StoreStatus:
         depth = await self._spool.depth()

@@ -8,14 +8,18 @@ from ray.exceptions import RayTaskError
 from serve_app import errors
 from serve_app.api.errors import HTTP_STATUS, WS_CLOSE_CODE, http_status, ws_close_code
 from serve_app.errors import (
+    ConflictError,
     ImageTooLargeError,
     InvalidImageError,
     InvalidParameterError,
     ModelLoadError,
+    NotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    SpoolFullError,
+    StoreUnavailableError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
 )
@@ -39,17 +43,23 @@ DOCUMENTED_HTTP_STATUS = {
     InvalidImageError: 400,
     PayloadTooLargeError: 413,
     ImageTooLargeError: 413,
+    NotFoundError: 404,
+    ConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     NotReadyError: 503,
     OverloadedError: 503,
     ModelLoadError: 503,
+    StoreUnavailableError: 503,
+    SpoolFullError: 503,
     UpstreamTimeoutError: 504,
 }
 DOCUMENTED_WS_CLOSE_CODE = {
     OverloadedError: 1013,
     NotReadyError: 1013,
+    StoreUnavailableError: 1013,
     InvalidParameterError: 1008,
+    NotFoundError: 1008,
 }
 
 
