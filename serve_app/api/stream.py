@@ -10,12 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
-from serve_app.api.recording import record_counts
+from serve_app.api.recording import StreamRecorder
 from serve_app.api.request_id import request_id_of
 from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
-from serve_app.inventory.recorder import RecordOutcome
-from serve_app.inventory.smoothing import CountSmoother
-from serve_app.payloads import DetectionResult, DetectParams
+from serve_app.payloads import DetectParams
 from serve_app.schemas import (
     ImageInfo,
     ModelRefOut,
@@ -58,40 +56,11 @@ async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
     recorder = None
     if query.location is not None:
         await context.inventory.require_location(query.location)
-        recorder = _StreamRecorder(websocket, context, query.location)
+        recorder = StreamRecorder(context, query.location, request_id_of(websocket))
     session = _StreamSession(
         websocket, context, DetectParams(query.min_score, query.max_detections), recorder
     )
     await session.run()
-
-
-class _StreamRecorder:
-    """Records a stream's smoothed counts at its location, at most once per interval."""
-
-    def __init__(self, websocket: WebSocket, context: ApiContext, location_id: int) -> None:
-        stream_args = context.args.stream
-        self._context = context
-        self._location_id = location_id
-        self._stream_id = request_id_of(websocket)
-        self._records = 0
-        self._smoother = CountSmoother(
-            stream_args.record_window_frames, stream_args.record_interval_s, time.monotonic()
-        )
-
-    async def observe(self, frame: Frame, result: DetectionResult) -> RecordOutcome | None:
-        counts = self._smoother.observe(result.counts, time.monotonic())
-        if counts is None:
-            return None
-        self._records += 1
-        return await record_counts(
-            self._context,
-            location_id=self._location_id,
-            request_id=f"{self._stream_id}:{self._records}",
-            image=frame.data,
-            result=result,
-            latency_ms=elapsed_ms(frame.received_at),
-            counts=counts,
-        )
 
 
 class _StreamSession:
@@ -100,7 +69,7 @@ class _StreamSession:
         websocket: WebSocket,
         context: ApiContext,
         params: DetectParams,
-        recorder: _StreamRecorder | None,
+        recorder: StreamRecorder | None,
     ) -> None:
         self._websocket = websocket
         self._context = context
