@@ -23,11 +23,12 @@ endif
 # `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
 START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
-.PHONY: help install install-dev install-bench run stop test lint bench
+.PHONY: help install install-dev install-bench run stop test lint bench migrate
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
 	@echo "make stop    stop what 'make run' started (by PID)"
+	@echo "make migrate bring the inventory database schema up to date"
 	@echo "make test    install test deps and run the test suite"
 	@echo "make lint    ruff + mypy"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
@@ -52,13 +53,19 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-bench: $(VENV)/.installed-bench
 
-run: install
+# The inventory schema: SQLite under .data/ unless MEDINV_DATABASE_URL names another database.
+# Serve replicas never migrate; in Kubernetes a Job runs this before the RayService rolls.
+migrate: install
+	$(MEDINV) migrate
+
+run: migrate
 	$(MEDINV) start $(START_FLAGS)
 	$(MEDINV) deploy $(SERVE_CONFIG)
 	$(MEDINV) wait
 	@echo
 	@echo "  API        http://127.0.0.1:8000/v1/detect   (POST an image)"
 	@echo "  Stream     ws://127.0.0.1:8000/v1/stream"
+	@echo "  Inventory  http://127.0.0.1:8000/v1/inventory   (POST /v1/locations, then ?location=ID on detect)"
 	@echo "  API docs   http://127.0.0.1:8000/docs"
 	@echo "  Dashboard  http://127.0.0.1:8265   (RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=.run/ray_auth_token)"
 	@echo "  Metrics    http://127.0.0.1:8080/metrics"

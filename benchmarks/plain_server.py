@@ -8,6 +8,7 @@ import uvicorn
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.imaging import ImageLimits
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.local_pipeline import LocalPipeline
 from serve_app.model_manifest import model_dir
 from serve_app.payloads import ModelRef
@@ -30,7 +31,8 @@ def main() -> None:
         torch.device("cpu"),
         workers=args.workers,
     )
-    app = create_api(pipeline, IngressArgs(), behind_serve_proxy=False)
+    inventory = InventoryRecorder.open(get_settings())
+    app = create_api(pipeline, inventory, IngressArgs(), behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -45,7 +45,10 @@ for secret in postgres-credentials redis-credentials medinv-tls; do
     echo "warning: Secret $secret does not exist yet (kuberay/README.md, Secrets)" >&2
 done
 # Server-side apply: the RayService CRD object is too large for client-side apply's annotation.
+# A Job's pod template is immutable: the previous migration run goes first.
+"${kc[@]}" -n medical-inventory delete job inventory-migrate --ignore-not-found
 "${kc[@]}" apply --server-side --field-manager=medinv-deploy -f "$manifest"
+"${kc[@]}" -n medical-inventory wait job/inventory-migrate --for=condition=Complete --timeout=10m
 "${kc[@]}" -n medical-inventory wait rayservice/medinv --for=condition=Ready --timeout=20m
 
 cat <<MSG

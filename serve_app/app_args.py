@@ -24,6 +24,12 @@ class StreamArgs(_Strict):
     max_in_flight_frames: int = Field(
         default=2, ge=1, description="frames of one stream being processed at once"
     )
+    record_interval_s: float = Field(
+        default=10.0, gt=0, description="with ?location: at most one inventory record per this"
+    )
+    record_window_frames: int = Field(
+        default=5, ge=1, description="a stream records the median count over this many frames"
+    )
 
 
 class IngressArgs(_Strict):

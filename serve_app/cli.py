@@ -1,18 +1,25 @@
-"""`medinv`: the project's command line (local cluster, deploy, config checks, waiting)."""
+"""`medinv`: the project's command line (local cluster, deploy, config checks, waiting,
+inventory database migrations and retention)."""
 
 import argparse
+import asyncio
 import json
 import sys
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
 from serve_app.config_check import load_and_check
 from serve_app.deploy.environments import ENVIRONMENTS, all_environments, environment
 from serve_app.deploy.serve_render import stale_patches
+from serve_app.inventory import migrate
+from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.retention import cleanup
 from serve_app.local_cluster import HAPROXY_ENV, ClusterPorts, LocalCluster
 from serve_app.settings import REPO_ROOT, get_settings
 
@@ -70,6 +77,48 @@ def _kuberay_validate(args: argparse.Namespace) -> int:
         if not report.problems:
             print(f"{name}: ok ({len(report.objects)} objects: {', '.join(report.objects)})")
     return 1 if failed else 0
+
+
+def _database_url(args: argparse.Namespace) -> str:
+    url: str = args.database_url or get_settings().resolved_database_url
+    return url
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    url = _database_url(args)
+    if args.downgrade:
+        migrate.downgrade(url, args.downgrade)
+    else:
+        migrate.upgrade(url)
+    print(f"migrated {_redacted(url)} to {args.downgrade or 'head'}")
+    return 0
+
+
+def _cleanup(args: argparse.Namespace) -> int:
+    if args.older_than_days < 1:
+        print("--older-than-days must be at least 1", file=sys.stderr)
+        return 2
+
+    async def run() -> str:
+        database = Database(create_engine(_database_url(args), get_settings()))
+        try:
+            async with database.session() as session:
+                report = await cleanup(
+                    session, older_than_days=args.older_than_days, now=datetime.now(UTC)
+                )
+        finally:
+            await database.dispose()
+        return (
+            f"deleted {report.records_deleted} detection records before "
+            f"{report.cutoff.isoformat()}; wrote {report.aggregates_written} daily aggregates"
+        )
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def _redacted(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
 
 
 def _cluster(args: argparse.Namespace) -> LocalCluster:
@@ -180,6 +229,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     validate.add_argument("--kubectl", default="kubectl")
     validate.set_defaults(handler=_kuberay_validate)
+
+    database_options = argparse.ArgumentParser(add_help=False)
+    database_options.add_argument(
+        "--database-url",
+        default=None,
+        help="default: $MEDINV_DATABASE_URL, else SQLite in $MEDINV_DATA_DIR (.data/)",
+    )
+
+    migrate_command = commands.add_parser(
+        "migrate",
+        parents=[database_options],
+        help="bring the inventory database schema up to date (Alembic)",
+    )
+    migrate_command.add_argument(
+        "--downgrade", metavar="REVISION", help="go down to REVISION instead ('base': empty)"
+    )
+    migrate_command.set_defaults(handler=_migrate)
+
+    cleanup_command = commands.add_parser(
+        "cleanup",
+        parents=[database_options],
+        help="delete raw detection records older than N days, keeping daily aggregates",
+    )
+    cleanup_command.add_argument("--older-than-days", type=int, required=True)
+    cleanup_command.set_defaults(handler=_cleanup)
 
     cluster_options = argparse.ArgumentParser(add_help=False)
     defaults = ClusterPorts()

@@ -87,3 +87,27 @@ class ControlPlaneError(ServiceError):
     """Ray's control plane (the dashboard's Serve API) refused or did not answer a change."""
 
     code = "control_plane_error"
+
+
+class NotFoundError(ServiceError):
+    """A location (or other inventory object) the request names does not exist."""
+
+    code = "not_found"
+
+
+class ConflictError(ServiceError):
+    """The object would duplicate one that exists (e.g. a location name)."""
+
+    code = "conflict"
+
+
+class StoreUnavailableError(ServiceError):
+    """The inventory database cannot be reached and the request cannot be queued."""
+
+    code = "store_unavailable"
+
+
+class SpoolFullError(ServiceError):
+    """The database is unreachable and the on-disk spool is full: the record is refused."""
+
+    code = "spool_full"

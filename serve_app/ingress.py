@@ -8,6 +8,7 @@ from ray.serve.handle import DeploymentHandle
 
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.pipeline import ServePipeline
 from serve_app.serve_control import ServeConfigClient, auth_token
 from serve_app.settings import get_settings
@@ -30,7 +31,9 @@ class Ingress:
             ServeConfigClient(settings.ray_dashboard_url, auth_token()),
             serve.get_replica_context().app_name,
         )
+        # Connects lazily; the schema is migrated beforehand (`medinv migrate`), never here.
+        self._inventory = InventoryRecorder.open(get_settings())
         self._args = args
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._pipeline, self._args, behind_serve_proxy=True)
+        return create_api(self._pipeline, self._inventory, self._args, behind_serve_proxy=True)

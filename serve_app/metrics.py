@@ -108,6 +108,35 @@ class DetectorMetrics:
         self._active = (ref, device)
 
 
+class InventoryMetrics:
+    """Recorded by the ingress's inventory recorder: records, the spool, low stock."""
+
+    def __init__(self) -> None:
+        self._records = Counter(
+            "medinv_inventory_records_total",
+            description="Detection records by outcome: written, queued (spooled), replayed.",
+            tag_keys=("outcome",),
+        )
+        self._spool_depth = Gauge(
+            "medinv_inventory_spool_records",
+            description="Records in this replica's spool waiting for the database.",
+        )
+        self._below_par = Gauge(
+            "medinv_inventory_items_below_par",
+            description="Items below their par level at a location, as of the last record.",
+            tag_keys=("location",),
+        )
+
+    def records(self, outcome: str, count: int = 1) -> None:
+        self._records.inc(count, tags={"outcome": outcome})
+
+    def spool_depth(self, depth: int) -> None:
+        self._spool_depth.set(depth)
+
+    def items_below_par(self, location_id: int, count: int) -> None:
+        self._below_par.set(count, tags={"location": str(location_id)})
+
+
 def _model_tags(ref: ModelRef, device: str) -> dict[str, str]:
     return {"model": ref.name, "version": ref.version, "device": device}
 

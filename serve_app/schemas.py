@@ -13,6 +13,9 @@ _DETECTION_EXAMPLE: dict[str, Any] = {
 }
 
 
+Recorded = Literal["written", "queued"] | None
+
+
 class ModelRefOut(BaseModel):
     name: str = Field(examples=["medical-supplies-ssdlite"])
     version: str = Field(examples=["1.0.0"])
@@ -63,6 +66,11 @@ class DetectResponse(BaseModel):
     detections: list[DetectionOut]
     counts: dict[str, int] = Field(description="detections per label; agrees with detections")
     timing_ms: TimingMs
+    recorded: Recorded = Field(
+        default=None,
+        description="with ?location: the counts were written to the inventory, or queued on "
+        "disk while the database is unreachable; null without ?location",
+    )
 
     @classmethod
     def from_result(
@@ -182,10 +190,18 @@ class ActivateModelResponse(BaseModel):
     requested: ModelRefOut
 
 
+class StoreStatusOut(BaseModel):
+    status: Literal["ok", "degraded"] = Field(
+        description="degraded while inventory records wait in the spool for the database"
+    )
+    spooled: int = Field(description="records waiting in the spool")
+
+
 class ReadyResponse(BaseModel):
     status: Literal["ready"] = "ready"
     model: ModelRefOut
     device: str
+    store: StoreStatusOut
 
 
 class StreamConfigMessage(BaseModel):
@@ -207,6 +223,10 @@ class StreamResultMessage(BaseModel):
     counts: dict[str, int]
     latency_ms: float = Field(description="from frame received to result ready")
     dropped: int = Field(description="frames of this stream dropped so far (latest wins)")
+    recorded: Recorded = Field(
+        default=None,
+        description="with ?location: set on the frames that recorded the smoothed counts",
+    )
 
 
 class StreamErrorMessage(BaseModel):

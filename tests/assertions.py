@@ -4,8 +4,19 @@ from collections import Counter
 from typing import Any
 
 
-def assert_detection_response(body: dict[str, Any], width: int, height: int) -> None:
-    assert set(body) == {"request_id", "model", "image", "detections", "counts", "timing_ms"}
+def assert_detection_response(
+    body: dict[str, Any], width: int, height: int, recorded: str | None = None
+) -> None:
+    assert set(body) == {
+        "request_id",
+        "model",
+        "image",
+        "detections",
+        "counts",
+        "timing_ms",
+        "recorded",
+    }
+    assert body["recorded"] == recorded
     assert body["image"] == {"width": width, "height": height}
     assert set(body["model"]) == {"name", "version"}
     assert set(body["timing_ms"]) == {"preprocess", "inference", "total"}

@@ -2,14 +2,22 @@
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from serve_app.demo_model import DEMO_MODEL
+from serve_app.inventory.migrate import upgrade
 from serve_app.model_manifest import model_dir, read_manifest
 from serve_app.payloads import ModelRef
 from serve_app.settings import REPO_ROOT
+from tests.databases import (
+    POSTGRES_SERVER_URL,
+    create_postgres_database,
+    drop_postgres_database,
+    empty_tables,
+)
 from tests.factories import write_untrained_model
 
 # A second registered version of the demo model's name, with random weights.
@@ -50,3 +58,33 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped while MEDINV_REQUIRE_SERVICES=1: {report.longrepr}"
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated SQLite database for the session (the embedded default's backend)."""
+    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('sqlite') / 'inventory.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgresql_url() -> Iterator[str]:
+    """A migrated PostgreSQL database of this session's own, dropped at the end."""
+    try:
+        url = create_postgres_database()
+    except Exception as error:  # any failure to reach the server
+        pytest.skip(f"PostgreSQL at {POSTGRES_SERVER_URL} is not usable: {error}")
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """Each test that uses this runs on both backends, with empty tables."""
+    url: str = request.getfixturevalue(f"{request.param}_url")
+    empty_tables(url)
+    return url

@@ -1,13 +1,17 @@
 """Assemble the FastAPI application of API v1 around any `DetectionPipeline`."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
-from serve_app.api import detect, health, models, stream
+from serve_app.api import detect, health, inventory, items, locations, models, stream
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
 from serve_app.app_args import IngressArgs
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.pipeline import DetectionPipeline
 
 DESCRIPTION = """\
@@ -22,25 +26,40 @@ images and count them per label.
   `{"type": "ping"}` for an application-level `{"type": "pong"}`.
 * `POST /v1/detect?model=name:version` pins a registered version; `GET /v1/models` lists
   them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
+* `POST /v1/detect?location=<id>` and `WS /v1/stream?location=<id>` also record the counts
+  in the inventory (`/v1/locations`, `/v1/inventory`, `/v1/alerts`, `/v1/items`).
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
 """
 
 
 def create_api(
-    pipeline: DetectionPipeline, args: IngressArgs, *, behind_serve_proxy: bool
+    pipeline: DetectionPipeline,
+    store: InventoryRecorder,
+    args: IngressArgs,
+    *,
+    behind_serve_proxy: bool,
 ) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await store.start()  # replays what an earlier process left in the spool
+        try:
+            yield
+        finally:
+            await store.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="Medical Inventory Detection API",
         version="1.0.0",
         description=DESCRIPTION,
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
-    app.state.context = ApiContext.create(pipeline, args)
+    app.state.context = ApiContext.create(pipeline, store, args)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health, models):
+    for module in (detect, stream, health, models, locations, items, inventory):
         app.include_router(module.router)
     return app

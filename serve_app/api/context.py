@@ -1,15 +1,17 @@
-"""What the routes share within one replica: pipeline, arguments and admission limits."""
+"""What the routes share within one replica: pipeline, inventory, arguments, admission limits."""
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from serve_app.app_args import IngressArgs
 from serve_app.errors import OverloadedError
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.metrics import ApiMetrics
 from serve_app.pipeline import DetectionPipeline
 
@@ -36,15 +38,19 @@ class AdmissionLimit:
 @dataclass
 class ApiContext:
     pipeline: DetectionPipeline
+    inventory: InventoryRecorder
     args: IngressArgs
     requests: AdmissionLimit
     streams: AdmissionLimit
     metrics: ApiMetrics
 
     @classmethod
-    def create(cls, pipeline: DetectionPipeline, args: IngressArgs) -> "ApiContext":
+    def create(
+        cls, pipeline: DetectionPipeline, inventory: InventoryRecorder, args: IngressArgs
+    ) -> "ApiContext":
         return cls(
             pipeline=pipeline,
+            inventory=inventory,
             args=args,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
@@ -58,3 +64,11 @@ def get_context(connection: HTTPConnection) -> ApiContext:
 
 
 Context = Annotated[ApiContext, Depends(get_context)]
+
+
+async def store_session(context: Context) -> AsyncIterator[AsyncSession]:
+    async with context.inventory.database.session() as session:
+        yield session
+
+
+StoreSession = Annotated[AsyncSession, Depends(store_session)]

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Query, Request
 
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
+from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.payloads import DetectParams, ModelRef
 from serve_app.schemas import DetectResponse, ErrorResponse
@@ -32,11 +33,15 @@ _REQUEST_BODY = {
 }
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
-    404: {"model": ErrorResponse, "description": "`model` names no registered version"},
+    404: {"model": ErrorResponse, "description": "no such `model` version or `location`"},
     413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "invalid query parameters"},
-    503: {"model": ErrorResponse, "description": "not ready or overloaded; see Retry-After"},
+    503: {
+        "model": ErrorResponse,
+        "description": "not ready, overloaded, or (with ?location) the inventory cannot take "
+        "the record: spool_full, store_unavailable; see Retry-After",
+    },
     504: {"model": ErrorResponse, "description": "the detector did not answer in time"},
 }
 
@@ -68,13 +73,26 @@ async def detect(
     min_score: MinScore = None,
     max_detections: MaxDetections = 100,
     model: PinnedModel = None,
+    location: LocationParam = None,
 ) -> DetectResponse:
     started = time.perf_counter()
     with context.requests.hold():
+        if location is not None:
+            await context.inventory.require_location(location)
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
         params = DetectParams(min_score, max_detections)
         pinned = ModelRef.parse(model) if model else None
         result = await context.pipeline.detect(data, params, pinned)
     context.metrics.observe_result(result)
     total_ms = (time.perf_counter() - started) * 1000.0
-    return DetectResponse.from_result(result, request_id_of(request), total_ms)
+    response = DetectResponse.from_result(result, request_id_of(request), total_ms)
+    if location is not None:
+        response.recorded = await record_counts(
+            context,
+            location_id=location,
+            request_id=response.request_id,
+            image=data,
+            result=result,
+            latency_ms=total_ms,
+        )
+    return response

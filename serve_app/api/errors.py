@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 from serve_app.api.request_id import request_id_of
 from serve_app.errors import (
     ChecksumMismatchError,
+    ConflictError,
     ControlPlaneError,
     ImageTooLargeError,
     InvalidImageError,
@@ -20,10 +21,13 @@ from serve_app.errors import (
     MissingWeightsError,
     ModelLoadError,
     ModelNotFoundError,
+    NotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    SpoolFullError,
+    StoreUnavailableError,
     UnknownArchitectureError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
@@ -36,6 +40,8 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
     PayloadTooLargeError: 413,
     ImageTooLargeError: 413,
+    NotFoundError: 404,
+    ConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     NotReadyError: 503,
@@ -48,9 +54,16 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     MissingWeightsError: 503,
     UnknownArchitectureError: 503,
     ControlPlaneError: 502,
+    StoreUnavailableError: 503,
+    SpoolFullError: 503,
     UpstreamTimeoutError: 504,
 }
-RETRY_AFTER_S: dict[type[ServiceError], int] = {NotReadyError: 5, OverloadedError: 1}
+RETRY_AFTER_S: dict[type[ServiceError], int] = {
+    NotReadyError: 5,
+    OverloadedError: 1,
+    StoreUnavailableError: 5,
+    SpoolFullError: 30,
+}
 
 # RFC 6455 close codes for errors that end a stream (per-frame errors are messages instead).
 WS_CLOSE_TRY_AGAIN_LATER = 1013
@@ -58,7 +71,9 @@ WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
+    StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
+    NotFoundError: WS_CLOSE_POLICY_VIOLATION,
 }
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 

@@ -11,6 +11,7 @@ from serve_app.schemas import (
     HealthResponse,
     ModelRefOut,
     ReadyResponse,
+    StoreStatusOut,
 )
 
 router = APIRouter(prefix="/v1", tags=["health"])
@@ -24,7 +25,7 @@ async def health() -> HealthResponse:
 
 @router.get(
     "/ready",
-    summary="Readiness: a detector has its model loaded and warmed up",
+    summary="Readiness: a detector has its model loaded and warmed up; the inventory store's state",
     responses={503: {"model": ErrorResponse, "description": "not ready yet"}},
 )
 async def ready(context: Context) -> ReadyResponse:
@@ -33,6 +34,9 @@ async def ready(context: Context) -> ReadyResponse:
     except TimeoutError:
         raise NotReadyError(f"no detector answered within {READY_TIMEOUT_S:.0f} s") from None
     active = info.active.ref
+    store = await context.inventory.status()
     return ReadyResponse(
-        model=ModelRefOut(name=active.name, version=active.version), device=info.device
+        model=ModelRefOut(name=active.name, version=active.version),
+        device=info.device,
+        store=StoreStatusOut(status=store.status, spooled=store.spooled),
     )

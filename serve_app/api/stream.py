@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
+from serve_app.api.recording import StreamRecorder
+from serve_app.api.request_id import request_id_of
 from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
 from serve_app.payloads import DetectParams
 from serve_app.schemas import (
@@ -31,6 +33,7 @@ class StreamQuery(BaseModel):
 
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1, le=1000)
+    location: int | None = Field(default=None, ge=1)
 
 
 @router.websocket("/stream")
@@ -50,17 +53,28 @@ async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
         query = StreamQuery.model_validate(dict(websocket.query_params))
     except ValidationError as exc:
         raise InvalidParameterError(_describe(exc)) from None
+    recorder = None
+    if query.location is not None:
+        await context.inventory.require_location(query.location)
+        recorder = StreamRecorder(context, query.location, request_id_of(websocket))
     session = _StreamSession(
-        websocket, context, DetectParams(query.min_score, query.max_detections)
+        websocket, context, DetectParams(query.min_score, query.max_detections), recorder
     )
     await session.run()
 
 
 class _StreamSession:
-    def __init__(self, websocket: WebSocket, context: ApiContext, params: DetectParams) -> None:
+    def __init__(
+        self,
+        websocket: WebSocket,
+        context: ApiContext,
+        params: DetectParams,
+        recorder: StreamRecorder | None,
+    ) -> None:
         self._websocket = websocket
         self._context = context
         self._params = params
+        self._recorder = recorder
         self._send_lock = asyncio.Lock()
         stream_args = context.args.stream
         self._scheduler = FrameScheduler(
@@ -127,6 +141,7 @@ class _StreamSession:
         metrics = self._context.metrics
         try:
             result = await self._context.pipeline.detect(frame.data, frame.params)
+            recorded = await self._recorder.observe(frame, result) if self._recorder else None
         except ServiceError as error:
             metrics.frames("error")
             return _error_message(frame.number, error)
@@ -144,6 +159,7 @@ class _StreamSession:
             counts=result.counts,
             latency_ms=elapsed_ms(frame.received_at),
             dropped=0,
+            recorded=recorded,
         ).model_dump()
 
     async def _send_results(self) -> None:

@@ -11,7 +11,9 @@ from fastapi.testclient import TestClient
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs, LimitsArgs, StreamArgs
 from serve_app.imaging import ImageLimits
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.local_pipeline import LocalPipeline
+from serve_app.settings import Settings
 
 # Small limits so the 413 paths are cheap to reach.
 MAX_BODY_BYTES = 1024 * 1024
@@ -26,14 +28,26 @@ def pipeline(demo_model_dir: Path, models_root: Path) -> LocalPipeline:
 
 
 @pytest.fixture
-def api(pipeline: LocalPipeline) -> FastAPI:
+def store_settings(tmp_path: Path, sqlite_url: str) -> Settings:
+    """The inventory store of the API under test; test modules override it."""
+    return Settings(data_dir=tmp_path, database_url=sqlite_url, spool_retry_interval_s=0.1)
+
+
+@pytest.fixture
+def stream_args() -> StreamArgs:
+    return StreamArgs(max_streams_per_replica=MAX_STREAMS, max_pending_frames=1)
+
+
+@pytest.fixture
+def api(pipeline: LocalPipeline, store_settings: Settings, stream_args: StreamArgs) -> FastAPI:
     args = IngressArgs(
         request_timeout_s=30,
         max_in_flight_requests=4,
         limits=LimitsArgs(max_body_bytes=MAX_BODY_BYTES, max_pixels=MAX_PIXELS),
-        stream=StreamArgs(max_streams_per_replica=MAX_STREAMS, max_pending_frames=1),
+        stream=stream_args,
     )
-    return create_api(pipeline, args, behind_serve_proxy=False)
+    inventory = InventoryRecorder.open(store_settings)
+    return create_api(pipeline, inventory, args, behind_serve_proxy=False)
 
 
 @pytest.fixture

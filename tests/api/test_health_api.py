@@ -18,6 +18,7 @@ def test_ready_names_the_loaded_model(client: TestClient) -> None:
         "status": "ready",
         "model": {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version},
         "device": "cpu",
+        "store": {"status": "ok", "spooled": 0},
     }
 
 
@@ -31,7 +32,12 @@ def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
         "multipart/form-data",
     }
     assert {"200", "400", "404", "413", "415", "422", "503", "504"} <= set(detect["responses"])
-    assert {p["name"] for p in detect["parameters"]} == {"min_score", "max_detections", "model"}
+    assert {p["name"] for p in detect["parameters"]} == {
+        "min_score",
+        "max_detections",
+        "model",
+        "location",
+    }
     schemas = spec["components"]["schemas"]
     assert schemas["DetectResponse"]["example"]["counts"] == {"syringe": 1}
     assert "/v1/ready" in spec["paths"] and "/v1/models" in spec["paths"]

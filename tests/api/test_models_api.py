@@ -11,8 +11,10 @@ from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.demo_model import DEMO_MODEL
 from serve_app.imaging import ImageLimits
+from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.local_pipeline import LocalPipeline
 from serve_app.model_manifest import read_manifest
+from serve_app.settings import Settings
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import shelf_jpeg
 
@@ -71,10 +73,14 @@ def test_pinning_an_unknown_or_malformed_version_is_a_clear_error(
 
 
 @pytest.fixture
-def own_client(demo_model_dir: Path, models_root: Path) -> Iterator[TestClient]:
+def own_client(
+    demo_model_dir: Path, models_root: Path, store_settings: Settings
+) -> Iterator[TestClient]:
     """A client over a pipeline of its own: activating a model changes the pipeline."""
     pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
-    with TestClient(create_api(pipeline, IngressArgs(), behind_serve_proxy=False)) as client:
+    store = InventoryRecorder.open(store_settings)
+    api = create_api(pipeline, store, IngressArgs(), behind_serve_proxy=False)
+    with TestClient(api) as client:
         yield client
 
 

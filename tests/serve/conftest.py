@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from serve_app.inventory.migrate import upgrade
 from serve_app.local_cluster import (
     LocalCluster,
     free_port,
@@ -62,7 +63,11 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
     cluster = LocalCluster(run_dir=run_dir, ports=free_ports())
     http_port = free_port()
     config = with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), http_port)
-    cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root)})
+    # The replicas' inventory: a migrated SQLite file in the run directory, as `make run` does.
+    database_url = f"sqlite+aiosqlite:///{run_dir / 'data' / 'inventory.db'}"
+    upgrade(database_url)
+    store_env = {"MEDINV_DATA_DIR": str(run_dir / "data"), "MEDINV_DATABASE_URL": database_url}
+    cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root), **store_env})
     try:
         cluster.deploy(config)  # the real `serve deploy` CLI against the dashboard
         base_url = f"http://127.0.0.1:{http_port}"

@@ -25,6 +25,9 @@ EXPECTED = [
     r"ray_medinv_batch_size_bucket\{",
     r"ray_medinv_forward_duration_seconds_bucket\{",
     r'ray_medinv_model_info\{[^}]*model="medical-supplies-ssdlite"[^}]*\} 1',
+    r'ray_medinv_inventory_records_total\{[^}]*outcome="written"[^}]*\} [1-9]',
+    r"ray_medinv_inventory_spool_records\{[^}]*\} 0",
+    r'ray_medinv_inventory_items_below_par\{[^}]*location="',
     r"ray_serve_num_http_requests",
 ]
 
@@ -49,6 +52,16 @@ def test_custom_metrics_are_exported(serve_service: ServeService) -> None:
         f"{base}/v1/detect", content=b"x", headers={"Content-Type": "image/gif"}, timeout=30
     )
     assert (ok.status_code, refused.status_code) == (200, 415)
+    location = httpx.post(
+        f"{base}/v1/locations", json={"kind": "shelf", "name": "metrics"}, timeout=30
+    ).json()["id"]
+    recorded = httpx.post(
+        f"{base}/v1/detect?location={location}",
+        content=shelf_jpeg(),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert recorded.json()["recorded"] == "written"
     asyncio.run(_one_stream_round(serve_service))
 
     url = f"http://127.0.0.1:{serve_service.cluster.ports.metrics}/metrics"

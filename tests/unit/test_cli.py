@@ -40,3 +40,24 @@ def test_stop_without_a_running_head_says_so(
 ) -> None:
     assert main(["stop", "--run-dir", str(tmp_path)]) == 0
     assert "no Ray head of this checkout was running" in capsys.readouterr().out
+
+
+def test_migrate_then_cleanup_on_a_new_sqlite_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'new' / 'inventory.db'}"
+    assert main(["migrate", "--database-url", url]) == 0
+    assert main(["cleanup", "--older-than-days", "30", "--database-url", url]) == 0
+    assert main(["migrate", "--database-url", url, "--downgrade", "base"]) == 0
+    output = capsys.readouterr().out.splitlines()
+    assert output[0].startswith("migrated sqlite+aiosqlite:///") and output[0].endswith(" to head")
+    assert output[1].startswith("deleted 0 detection records before ")
+    assert output[2].endswith(" to base")
+
+
+def test_cleanup_refuses_a_retention_below_one_day(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inventory.db'}"
+    assert main(["cleanup", "--older-than-days", "0", "--database-url", url]) == 2
+    assert "at least 1" in capsys.readouterr().err

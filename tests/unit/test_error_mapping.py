@@ -9,6 +9,7 @@ from serve_app import errors
 from serve_app.api.errors import HTTP_STATUS, WS_CLOSE_CODE, http_status, ws_close_code
 from serve_app.errors import (
     ChecksumMismatchError,
+    ConflictError,
     ControlPlaneError,
     ImageTooLargeError,
     InvalidImageError,
@@ -18,10 +19,13 @@ from serve_app.errors import (
     MissingWeightsError,
     ModelLoadError,
     ModelNotFoundError,
+    NotFoundError,
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
     ServiceError,
+    SpoolFullError,
+    StoreUnavailableError,
     UnknownArchitectureError,
     UnsupportedMediaTypeError,
     UpstreamTimeoutError,
@@ -46,6 +50,8 @@ DOCUMENTED_HTTP_STATUS = {
     InvalidImageError: 400,
     PayloadTooLargeError: 413,
     ImageTooLargeError: 413,
+    NotFoundError: 404,
+    ConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     NotReadyError: 503,
@@ -58,12 +64,16 @@ DOCUMENTED_HTTP_STATUS = {
     UnknownArchitectureError: 503,
     ModelNotFoundError: 404,
     ControlPlaneError: 502,
+    StoreUnavailableError: 503,
+    SpoolFullError: 503,
     UpstreamTimeoutError: 504,
 }
 DOCUMENTED_WS_CLOSE_CODE = {
     OverloadedError: 1013,
     NotReadyError: 1013,
+    StoreUnavailableError: 1013,
     InvalidParameterError: 1008,
+    NotFoundError: 1008,
 }
 
 

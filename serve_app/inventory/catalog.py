@@ -1,0 +1,73 @@
+"""Locations and items: the slowly changing part of the inventory."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from serve_app.errors import ConflictError, NotFoundError
+from serve_app.inventory.models import Item, Location, LocationKind, Stock
+from serve_app.inventory.upsert import insert_for
+
+
+async def create_location(
+    session: AsyncSession, *, kind: LocationKind, name: str, camera_id: str | None
+) -> Location:
+    location = Location(
+        kind=kind.value, name=name, camera_id=camera_id, created_at=datetime.now(UTC)
+    )
+    session.add(location)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise ConflictError(f"a location named {name!r} exists") from None
+    return location
+
+
+async def list_locations(session: AsyncSession) -> list[Location]:
+    return list(await session.scalars(select(Location).order_by(Location.id)))
+
+
+async def get_location(session: AsyncSession, *, location_id: int) -> Location:
+    location = await session.get(Location, location_id)
+    if location is None:
+        raise NotFoundError(f"no location with id {location_id}")
+    return location
+
+
+async def put_item(
+    session: AsyncSession,
+    *,
+    label: str,
+    display_name: str,
+    sku: str | None,
+    unit: str,
+    par_level: int | None,
+) -> Item:
+    """Create or replace an item and re-evaluate which stock is below its par level."""
+    now = datetime.now(UTC)
+    values = {
+        "label": label,
+        "display_name": display_name,
+        "sku": sku,
+        "unit": unit,
+        "par_level": par_level,
+        "updated_at": now,
+    }
+    statement = insert_for(session, Item).values(**values)
+    await session.execute(statement.on_conflict_do_update(index_elements=["label"], set_=values))
+    below_par_since: Any = None
+    if par_level is not None:
+        below_par_since = case(
+            (Stock.count < par_level, func.coalesce(Stock.below_par_since, now)), else_=None
+        )
+    await session.execute(
+        update(Stock).where(Stock.label == label).values(below_par_since=below_par_since)
+    )
+    await session.commit()
+    item = await session.get(Item, label, populate_existing=True)
+    assert item is not None
+    return item

@@ -1,0 +1,29 @@
+"""Alembic environment: migrate the database that `medinv migrate` names, online only."""
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from serve_app.inventory.database import create_engine
+from serve_app.inventory.models import Base
+from serve_app.settings import get_settings
+
+
+def _migrate(connection: Connection) -> None:
+    # Batch mode lets later migrations alter SQLite tables (copy and move).
+    context.configure(connection=connection, target_metadata=Base.metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _migrate_async(url: str) -> None:
+    engine = create_engine(url, get_settings())
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_migrate)
+    finally:
+        await engine.dispose()
+
+
+asyncio.run(_migrate_async(context.config.attributes["database_url"]))

@@ -1,0 +1,132 @@
+"""ORM models of the inventory database. The schema itself is owned by the Alembic migrations
+in `migrations/versions/`; these mirror it for queries."""
+
+from datetime import UTC, date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    TypeDecorator,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only auto-increments INTEGER PRIMARY KEY columns.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored as naive UTC on every backend.
+
+    SQLite keeps no offsets, and naive UTC in PostgreSQL keeps `date_trunc` independent of the
+    session time zone.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class LocationKind(StrEnum):
+    SHELF = "shelf"
+    CABINET = "cabinet"
+    ROOM = "room"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Location(Base):
+    __tablename__ = "locations"
+    __table_args__ = (
+        CheckConstraint("kind IN ('shelf', 'cabinet', 'room')", name="ck_locations_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    camera_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Item(Base):
+    """What a detector label means in the stock room."""
+
+    __tablename__ = "items"
+
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    sku: Mapped[str | None] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(50))
+    par_level: Mapped[int | None] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class DetectionRecord(Base):
+    __tablename__ = "detection_records"
+    __table_args__ = (Index("ix_detection_records_location_time", "location_id", "recorded_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    request_id: Mapped[str] = mapped_column(String(255), unique=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    model_name: Mapped[str] = mapped_column(String(100))
+    model_version: Mapped[str] = mapped_column(String(100))
+    image_sha256: Mapped[str] = mapped_column(String(64))
+    latency_ms: Mapped[float] = mapped_column(Float)
+
+
+class DetectionCount(Base):
+    """One label's count in one record; a label absent from a record counted 0."""
+
+    __tablename__ = "detection_counts"
+
+    record_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("detection_records.id", ondelete="CASCADE"), primary_key=True
+    )
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+
+
+class Stock(Base):
+    """The latest count per location and label, and since when it is below par."""
+
+    __tablename__ = "stock"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    below_par_since: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class DailyCount(Base):
+    """Per-day aggregate of deleted raw records (retention keeps these)."""
+
+    __tablename__ = "daily_counts"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    samples: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(BigInteger)
+    min_count: Mapped[int] = mapped_column(Integer)
+    max_count: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,23 @@
+"""What a stream records: the median count per label over its last frames, at most once per
+interval (counted from the stream's start or its last record). One misdetection in one frame
+moves the median of five frames not at all."""
+
+from collections import deque
+from statistics import median_low
+
+
+class CountSmoother:
+    def __init__(self, window_frames: int, interval_s: float, started_at: float) -> None:
+        self._window: deque[dict[str, int]] = deque(maxlen=window_frames)
+        self._interval_s = interval_s
+        self._last_recorded_at = started_at
+
+    def observe(self, counts: dict[str, int], now: float) -> dict[str, int] | None:
+        """Add a frame's counts; return the smoothed counts when a record is due."""
+        self._window.append(counts)
+        if now - self._last_recorded_at < self._interval_s:
+            return None
+        self._last_recorded_at = now
+        labels = set().union(*self._window)
+        smoothed = {label: median_low(c.get(label, 0) for c in self._window) for label in labels}
+        return {label: count for label, count in sorted(smoothed.items()) if count}

@@ -1,0 +1,140 @@
+"""Wire models of the inventory routes of API v1 (locations, items, stock, history, alerts)."""
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from serve_app.inventory.models import Item, Location, LocationKind
+from serve_app.inventory.queries import Bucket, HistoryPage, StockLevel
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LocationCreate(_Input):
+    kind: LocationKind = Field(description="shelf, cabinet or room")
+    name: str = Field(min_length=1, max_length=200, examples=["Ward 3 - supply shelf B"])
+    camera_id: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class LocationOut(BaseModel):
+    id: int
+    kind: LocationKind
+    name: str
+    camera_id: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, location: Location) -> "LocationOut":
+        return cls(
+            id=location.id,
+            kind=LocationKind(location.kind),
+            name=location.name,
+            camera_id=location.camera_id,
+            created_at=location.created_at,
+        )
+
+
+class LocationsResponse(BaseModel):
+    locations: list[LocationOut]
+
+
+class ItemUpdate(_Input):
+    display_name: str = Field(min_length=1, max_length=200, examples=["Syringe 5 ml"])
+    sku: str | None = Field(default=None, min_length=1, max_length=100)
+    unit: str = Field(default="each", min_length=1, max_length=50, examples=["box of 100"])
+    par_level: int | None = Field(
+        default=None, ge=0, description="reorder threshold: fewer than this raises an alert"
+    )
+
+
+class ItemOut(BaseModel):
+    label: str = Field(description="the detector label")
+    display_name: str
+    sku: str | None
+    unit: str
+    par_level: int | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, item: Item) -> "ItemOut":
+        return cls(
+            label=item.label,
+            display_name=item.display_name,
+            sku=item.sku,
+            unit=item.unit,
+            par_level=item.par_level,
+            updated_at=item.updated_at,
+        )
+
+
+class StockOut(BaseModel):
+    location_id: int
+    item: str = Field(description="the detector label")
+    display_name: str
+    unit: str | None
+    count: int = Field(description="in the latest record of this location")
+    par_level: int | None
+    below_par_since: datetime | None
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, level: StockLevel) -> "StockOut":
+        return cls(
+            location_id=level.location_id,
+            item=level.label,
+            display_name=level.display_name,
+            unit=level.unit,
+            count=level.count,
+            par_level=level.par_level,
+            below_par_since=level.below_par_since,
+            updated_at=level.updated_at,
+        )
+
+
+class InventoryResponse(BaseModel):
+    stock: list[StockOut]
+
+
+class AlertsResponse(BaseModel):
+    alerts: list[StockOut] = Field(description="stock below its item's par level, by location")
+
+
+class HistoryPointOut(BaseModel):
+    start: datetime = Field(description="start of the bucket (UTC)")
+    samples: int = Field(description="records in the bucket")
+    min: int
+    max: int
+    mean: float
+
+
+class HistoryResponse(BaseModel):
+    location_id: int
+    item: str
+    bucket: Bucket
+    points: list[HistoryPointOut]
+    next_cursor: datetime | None = Field(
+        description="pass as `cursor` for the next page; null on the last page"
+    )
+
+    @classmethod
+    def of(
+        cls, location_id: int, item: str, bucket: Bucket, page: HistoryPage
+    ) -> "HistoryResponse":
+        return cls(
+            location_id=location_id,
+            item=item,
+            bucket=bucket,
+            points=[
+                HistoryPointOut(
+                    start=p.start,
+                    samples=p.samples,
+                    min=p.min_count,
+                    max=p.max_count,
+                    mean=round(p.total / p.samples, 3),
+                )
+                for p in page.points
+            ],
+            next_cursor=page.next_cursor,
+        )
