@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.request_id import request_id_of
+from serve_app.api.request_metrics import note_model
 from serve_app.payloads import DetectParams
 from serve_app.schemas import DetectResponse, ErrorResponse
 
@@ -65,5 +66,6 @@ async def detect(
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
         result = await context.pipeline.detect(data, DetectParams(min_score, max_detections))
     context.metrics.observe_result(result)
+    note_model(request.scope, result.model.name, result.model.version)
     total_ms = (time.perf_counter() - started) * 1000.0
     return DetectResponse.from_result(result, request_id_of(request), total_ms)
