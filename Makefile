@@ -23,11 +23,16 @@ endif
 # `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
 START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
-.PHONY: help install install-dev install-bench run stop test lint bench migrate
+# `make monitor`: Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the head of `make run`.
+PROMETHEUS_PORT ?= 9090
+
+.PHONY: help install install-dev install-bench run stop test lint bench migrate \
+	monitor monitor-stop prometheus
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
-	@echo "make stop    stop what 'make run' started (by PID)"
+	@echo "make stop    stop what 'make run' and 'make monitor' started (by PID)"
+	@echo "make monitor Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the local Ray head"
 	@echo "make migrate bring the inventory database schema up to date"
 	@echo "make test    install test deps and run the test suite"
 	@echo "make lint    ruff + mypy"
@@ -68,13 +73,38 @@ run: migrate
 	@echo "  Inventory  http://127.0.0.1:8000/v1/inventory   (POST /v1/locations, then ?location=ID on detect)"
 	@echo "  API docs   http://127.0.0.1:8000/docs"
 	@echo "  Dashboard  http://127.0.0.1:8265   (RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=.run/ray_auth_token)"
-	@echo "  Metrics    http://127.0.0.1:8080/metrics"
+	@echo "  Metrics    http://127.0.0.1:8080/metrics   (Prometheus + rules: make monitor)"
 	@echo "  Stop       make stop"
 
 stop:
-	@if [ -x $(MEDINV) ]; then $(MEDINV) stop; else echo "nothing to stop"; fi
+	@if [ -x $(MEDINV) ]; then \
+	  $(MEDINV) monitor-stop --prometheus-port $(PROMETHEUS_PORT); $(MEDINV) stop; \
+	else echo "nothing to stop"; fi
 
+# Debian's `prometheus` package (prometheus + promtool), installed when missing: as root, or
+# through passwordless sudo. Nothing happens when both commands are already on PATH.
+prometheus:
+	@if command -v prometheus >/dev/null && command -v promtool >/dev/null; then exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "prometheus is missing and apt-get needs root: apt-get install prometheus" >&2; \
+	  exit 1; fi; \
+	echo "installing Debian's prometheus package"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+
+monitor: install prometheus
+	$(MEDINV) monitor --prometheus-port $(PROMETHEUS_PORT)
+	@echo "  Prometheus http://127.0.0.1:$(PROMETHEUS_PORT)   (alerts: /alerts, targets: /targets)"
+	@echo "  Stop       make monitor-stop (or make stop)"
+
+monitor-stop:
+	@if [ -x $(MEDINV) ]; then $(MEDINV) monitor-stop --prometheus-port $(PROMETHEUS_PORT); fi
+
+# The monitoring tests need prometheus/promtool: without them they skip, which CI
+# (MEDINV_REQUIRE_SERVICES=1) counts as a failure.
 test: install-dev
+	@$(MAKE) --no-print-directory prometheus || echo "warning: no prometheus; its tests skip" >&2
 	$(BIN)/pytest
 
 lint: install-dev

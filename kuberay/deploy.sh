@@ -40,6 +40,13 @@ for crd in rayservices.ray.io rayclusters.ray.io; do
   "${kc[@]}" get crd "$crd" >/dev/null || {
     echo "CRD $crd missing: install the KubeRay operator (1.7) first" >&2; exit 1; }
 done
+if grep -q '^kind: PodMonitor' "$manifest"; then
+  for crd in podmonitors.monitoring.coreos.com prometheusrules.monitoring.coreos.com; do
+    "${kc[@]}" get crd "$crd" >/dev/null || {
+      echo "CRD $crd missing: install kube-prometheus-stack first (kuberay/components/monitoring)" >&2
+      exit 1; }
+  done
+fi
 for secret in postgres-credentials redis-credentials medinv-tls; do
   "${kc[@]}" -n medical-inventory get secret "$secret" >/dev/null 2>&1 ||
     echo "warning: Secret $secret does not exist yet (kuberay/README.md, Secrets)" >&2

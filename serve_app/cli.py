@@ -21,6 +21,8 @@ from serve_app.inventory import migrate
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.retention import cleanup
 from serve_app.local_cluster import HAPROXY_ENV, ClusterPorts, LocalCluster
+from serve_app.observability.local_prometheus import LocalPrometheus, PrometheusMissing
+from serve_app.observability.render import stale_files
 from serve_app.settings import REPO_ROOT, get_settings
 
 
@@ -119,6 +121,40 @@ def _cleanup(args: argparse.Namespace) -> int:
 
 def _redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
+
+
+def _monitoring_render(args: argparse.Namespace) -> int:
+    stale = stale_files(write=not args.check)
+    for path in stale:
+        print(f"{path}: {'stale' if args.check else 'rewritten'}", file=sys.stderr)
+    if args.check and stale:
+        print("run `medinv monitoring-render` and commit the result", file=sys.stderr)
+        return 1
+    print(f"dashboards and PrometheusRule {'up to date' if not stale else 'written'}")
+    return 0
+
+
+def _prometheus(args: argparse.Namespace) -> LocalPrometheus:
+    return LocalPrometheus(_cluster(args), port=args.prometheus_port)
+
+
+def _monitor(args: argparse.Namespace) -> int:
+    prometheus = _prometheus(args)
+    try:
+        pid = prometheus.start()
+    except (PrometheusMissing, RuntimeError) as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    sd_file = prometheus.cluster.service_discovery_file
+    print(f"Prometheus running as PID {pid} on {prometheus.url} (config {prometheus.config_file})")
+    print(f"  targets from {sd_file}{'' if sd_file.exists() else ' (not written yet: make run)'}")
+    return 0
+
+
+def _monitor_stop(args: argparse.Namespace) -> int:
+    stopped = _prometheus(args).stop()
+    print("stopped Prometheus" if stopped else "no Prometheus of this checkout was running")
+    return 0
 
 
 def _cluster(args: argparse.Namespace) -> LocalCluster:
@@ -254,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     cleanup_command.add_argument("--older-than-days", type=int, required=True)
     cleanup_command.set_defaults(handler=_cleanup)
+    monitoring = commands.add_parser(
+        "monitoring-render",
+        help="write the Grafana dashboards and the PrometheusRule from their sources",
+    )
+    monitoring.add_argument(
+        "--check", action="store_true", help="write nothing; fail if a committed file is stale"
+    )
+    monitoring.set_defaults(handler=_monitoring_render)
 
     cluster_options = argparse.ArgumentParser(add_help=False)
     defaults = ClusterPorts()
@@ -275,6 +319,21 @@ def main(argv: list[str] | None = None) -> int:
 
     stop = commands.add_parser("stop", parents=[cluster_options], help="stop the local Ray head")
     stop.set_defaults(handler=_stop)
+
+    prometheus_options = argparse.ArgumentParser(add_help=False)
+    prometheus_options.add_argument("--prometheus-port", type=int, default=9090)
+    monitor = commands.add_parser(
+        "monitor",
+        parents=[cluster_options, prometheus_options],
+        help="start Prometheus on loopback, scraping the local Ray head",
+    )
+    monitor.set_defaults(handler=_monitor)
+    monitor_stop = commands.add_parser(
+        "monitor-stop",
+        parents=[cluster_options, prometheus_options],
+        help="stop the Prometheus of `medinv monitor`",
+    )
+    monitor_stop.set_defaults(handler=_monitor_stop)
 
     wait = commands.add_parser(
         "wait", parents=[cluster_options], help="wait until the application is RUNNING and ready"

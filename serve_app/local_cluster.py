@@ -4,9 +4,14 @@
 as `ray start --head --block`, which stays in the foreground and stops exactly the Ray
 processes it started when it receives SIGTERM: its PID, kept in `<run_dir>/ray.pid`, is all
 that is needed to stop it. Nothing here touches Ray processes it did not start.
+
+Each head gets its own Ray temp dir (`ray_temp_dir`) instead of the machine-wide /tmp/ray, so
+its session files — logs, and the Prometheus service-discovery file that `make monitor`
+scrapes through — are never mixed with those of another checkout's cluster.
 """
 
 import contextlib
+import hashlib
 import json
 import os
 import secrets
@@ -51,6 +56,30 @@ class LocalCluster:
         return self.run_dir / "ray_auth_token"
 
     @property
+    def ray_temp_dir(self) -> Path:
+        """`ray start --temp-dir`: `<run_dir>/ray`, or a short /tmp path when that is too long.
+
+        Ray puts Unix sockets under `<temp>/session_<date>_<pid>/sockets/`, and a socket path
+        has at most 107 bytes: 40 leave room for the rest.
+        """
+        own = self.run_dir.resolve() / "ray"
+        if len(str(own)) <= 40:
+            return own
+        digest = hashlib.sha256(str(own).encode()).hexdigest()[:12]
+        return Path("/tmp") / f"medinv-ray-{digest}"
+
+    @property
+    def session_dir(self) -> Path:
+        """The current Ray session's directory (a symlink Ray maintains)."""
+        return self.ray_temp_dir / "session_latest"
+
+    @property
+    def service_discovery_file(self) -> Path:
+        """Ray's Prometheus file_sd targets: every alive node's metrics port, the dashboard's
+        and the autoscaler's (Ray rewrites it every few seconds)."""
+        return self.ray_temp_dir / "prom_metrics_service_discovery.json"
+
+    @property
     def dashboard_url(self) -> str:
         return f"http://127.0.0.1:{self.ports.dashboard}"
 
@@ -89,6 +118,7 @@ class LocalCluster:
             "--node-ip-address", "127.0.0.1",
             "--dashboard-host", "127.0.0.1", "--dashboard-port", str(self.ports.dashboard),
             "--metrics-export-port", str(self.ports.metrics),
+            "--temp-dir", str(self.ray_temp_dir),
             "--disable-usage-stats",
         ]  # fmt: skip
         # The ingress sends declared-config changes (PUT /v1/models/active) to this dashboard.

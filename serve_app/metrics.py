@@ -4,9 +4,15 @@ They are `ray.serve.metrics` objects, so Serve adds the deployment, replica and 
 tags and Ray exports them with its own `ray_serve_*` metrics on the node's metrics port
 (8080 for `make run`). Outside a Ray process (API tests, the plain-FastAPI benchmark server)
 recording them is a no-op. Durations are in seconds, as Prometheus expects.
+
+Ray 2.60 drops a gauge series that has not been set for about two report intervals (~20 s):
+a gauge set once (the active model) or rarely (open streams) would vanish from Prometheus.
+Every gauge here is therefore set through `_GaugeKeeper`, which sets its last values again
+every few seconds from one daemon thread per process.
 """
 
-from typing import Any
+import threading
+from typing import Any, ClassVar
 
 from ray.serve.metrics import Counter, Gauge, Histogram
 
@@ -42,9 +48,11 @@ class ApiMetrics:
             description="Detections returned, by label.",
             tag_keys=("label",),
         )
-        self._streams = Gauge(
-            "medinv_stream_sessions",
-            description="Open WebSocket streams on this ingress replica.",
+        self._streams = _GaugeKeeper(
+            Gauge(
+                "medinv_stream_sessions",
+                description="Open WebSocket streams on this ingress replica.",
+            )
         )
         self._frames = Counter(
             "medinv_stream_frames_total",
@@ -52,6 +60,7 @@ class ApiMetrics:
             tag_keys=("outcome",),
         )
         self._open_streams = 0
+        self._streams.set(0)
 
     def observe_request(self, route: str, status: int, seconds: float) -> None:
         self._requests.inc(tags={"route": route, "status": str(status)})
@@ -89,10 +98,12 @@ class DetectorMetrics:
             description="Time of one batched forward pass.",
             boundaries=LATENCY_BOUNDARIES_S,
         )
-        self._model_info = Gauge(
-            "medinv_model_info",
-            description="1 for the model this replica serves, 0 for one it served before.",
-            tag_keys=_keys("model", "version", "device"),
+        self._model_info = _GaugeKeeper(
+            Gauge(
+                "medinv_model_info",
+                description="1 for the model this replica serves, 0 for one it served before.",
+                tag_keys=_keys("model", "version", "device"),
+            )
         )
         self._active: tuple[ModelRef, str] | None = None
 
@@ -108,6 +119,41 @@ class DetectorMetrics:
         self._active = (ref, device)
 
 
+class _GaugeKeeper:
+    """A gauge whose last value per tag set is set again every `REFRESH_S` seconds."""
+
+    REFRESH_S: ClassVar[float] = 5.0
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+    _kept: ClassVar[list["_GaugeKeeper"]] = []
+    _thread: ClassVar[threading.Thread | None] = None
+
+    def __init__(self, gauge: Gauge) -> None:
+        self._gauge = gauge
+        self._values: dict[tuple[tuple[str, str], ...], float] = {}
+
+    def set(self, value: float, tags: dict[str, str] | None = None) -> None:
+        key = tuple(sorted((tags or {}).items()))
+        with self._lock:
+            self._values[key] = value
+            if self not in self._kept:
+                self._kept.append(self)
+            if _GaugeKeeper._thread is None:
+                _GaugeKeeper._thread = threading.Thread(
+                    target=_GaugeKeeper._refresh_forever, name="medinv-gauges", daemon=True
+                )
+                _GaugeKeeper._thread.start()
+        self._gauge.set(value, tags=dict(key))
+
+    @classmethod
+    def _refresh_forever(cls) -> None:
+        stop = threading.Event()
+        while not stop.wait(cls.REFRESH_S):
+            with cls._lock:
+                current = [(k._gauge, dict(t), v) for k in cls._kept for t, v in k._values.items()]
+            for gauge, tags, value in current:
+                gauge.set(value, tags=tags)
+
+
 class InventoryMetrics:
     """Recorded by the ingress's inventory recorder: records, the spool, low stock."""
 
@@ -117,14 +163,18 @@ class InventoryMetrics:
             description="Detection records by outcome: written, queued (spooled), replayed.",
             tag_keys=("outcome",),
         )
-        self._spool_depth = Gauge(
-            "medinv_inventory_spool_records",
-            description="Records in this replica's spool waiting for the database.",
+        self._spool_depth = _GaugeKeeper(
+            Gauge(
+                "medinv_inventory_spool_records",
+                description="Records in this replica's spool waiting for the database.",
+            )
         )
-        self._below_par = Gauge(
-            "medinv_inventory_items_below_par",
-            description="Items below their par level at a location, as of the last record.",
-            tag_keys=("location",),
+        self._below_par = _GaugeKeeper(
+            Gauge(
+                "medinv_inventory_items_below_par",
+                description="Items below their par level at a location, as of the last record.",
+                tag_keys=("location",),
+            )
         )
 
     def records(self, outcome: str, count: int = 1) -> None:

@@ -9,6 +9,7 @@ from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
+from serve_app.api.request_metrics import note_model
 from serve_app.payloads import DetectParams, ModelRef
 from serve_app.schemas import DetectResponse, ErrorResponse
 
@@ -84,6 +85,7 @@ async def detect(
         pinned = ModelRef.parse(model) if model else None
         result = await context.pipeline.detect(data, params, pinned)
     context.metrics.observe_result(result)
+    note_model(request.scope, result.model.name, result.model.version)
     total_ms = (time.perf_counter() - started) * 1000.0
     response = DetectResponse.from_result(result, request_id_of(request), total_ms)
     if location is not None:

@@ -11,6 +11,7 @@ from serve_app.deploy import (
     crd_schema,
     kuberay_rules,
     kustomize,
+    monitoring_kinds,
     placement,
     pod_security,
     secrets_check,
@@ -44,6 +45,8 @@ def validate_environment(env: Environment, schemas_dir: Path, kubectl: str = "ku
         if manifest.get("kind") in CUSTOM_KINDS:
             schema = crd_schema.load_schema(schemas_dir, manifest["kind"])
             found = crd_schema.validate(manifest, schema)
+        elif manifest.get("kind") in monitoring_kinds.SCHEMAS:
+            found = monitoring_kinds.check_manifest(manifest)
         else:
             found = validate_core(manifest)
         found += pod_security.check_manifest(manifest)

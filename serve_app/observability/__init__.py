@@ -1,0 +1,1 @@
+"""Prometheus rules, Grafana dashboards and the local Prometheus of `make monitor`."""

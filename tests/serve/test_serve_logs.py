@@ -1,0 +1,65 @@
+"""Serve writes JSON logs: the ingress's line per request carries the request id, route,
+status, latency and model version, and nothing of the image or of credentials."""
+
+import json
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.factories import shelf_jpeg
+from tests.serve.conftest import ServeService
+
+pytestmark = pytest.mark.serve
+
+SECRET = "sk-test-" + uuid.uuid4().hex
+
+
+def _ingress_log_lines(service: ServeService) -> list[str]:
+    logs = Path(service.cluster.session_dir) / "logs" / "serve"
+    return [
+        line
+        for path in sorted(logs.glob("replica_*Ingress*.log"))
+        for line in path.read_text(errors="replace").splitlines()
+    ]
+
+
+def test_a_detection_is_logged_as_json_without_image_or_key(serve_service: ServeService) -> None:
+    request_id = f"log-test-{uuid.uuid4().hex}"
+    image = shelf_jpeg()
+    response = httpx.post(
+        f"{serve_service.base_url}/v1/detect",
+        params={"api_key": SECRET},
+        content=image,
+        headers={
+            "Content-Type": "image/jpeg",
+            "X-Request-ID": request_id,
+            "Authorization": f"Bearer {SECRET}",
+        },
+        timeout=60,
+    )
+    assert response.status_code == 200
+    version = response.json()["model"]["version"]
+
+    records: list[dict[str, object]] = []
+    deadline = time.monotonic() + 30
+    while not records and time.monotonic() < deadline:
+        lines = _ingress_log_lines(serve_service)
+        records = [
+            json.loads(line) for line in lines if request_id in line and '"http_route"' in line
+        ]
+        time.sleep(0.5)
+    assert records, f"no JSON log line for {request_id}"
+    record = records[0]
+    assert record["request_id"] == request_id
+    assert record["http_route"] == "/v1/detect"
+    assert record["http_status"] == 200
+    assert isinstance(record["latency_ms"], float)
+    assert record["model_version"] == version
+    assert str(record["deployment"]).endswith("Ingress")  # Serve writes "<app>_<deployment>"
+
+    text = "\n".join(_ingress_log_lines(serve_service))
+    assert SECRET not in text
+    assert "\\xff\\xd8" not in text and "/9j/" not in text  # JPEG bytes, raw or base64
