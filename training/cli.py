@@ -71,7 +71,10 @@ def _evaluate(args: argparse.Namespace) -> int:
         json.dumps({**result.as_metrics(), "ms_per_image": round(result.ms_per_image, 1)}, indent=2)
     )
     if args.write_as:
-        write_metrics(directory, args.write_as, result, describe_data(args.data))
+        data = describe_data(args.data)
+        if args.limit:
+            data["first"] = args.limit  # the first N images of the set
+        write_metrics(directory, args.write_as, result, data)
         print(f"wrote metrics '{args.write_as}' into {directory / 'manifest.yaml'}")
     return 0
 

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from serve_app.model_loader import build_model, save_model
 from serve_app.model_manifest import ModelManifest, TilingConfig, model_dir
 from serve_app.payloads import ModelRef
+from serve_app.settings import REPO_ROOT
 from training.coco import read_coco
 from training.dataset import DetectionDataset, collate
 
@@ -143,7 +144,7 @@ def train(config: TrainConfig) -> ModelManifest:
     progress.close()
     wall_s = time.perf_counter() - started
     provenance = {
-        "data": [str(path) for path in config.data],
+        "data": [_display_path(path) for path in config.data],
         "images": len(dataset),
         "steps": total[0],
         "batch_size": config.batch_size,
@@ -222,6 +223,14 @@ def _resume(
     scheduler.load_state_dict(state["scheduler"])
     tqdm.write(f"resuming from {path} at step {state['step']}")
     return int(state["step"]), float(state["elapsed_s"]), int(state["total_steps"])
+
+
+def _display_path(path: Path) -> str:
+    """Relative to the repository when inside it, so provenance reads the same on any machine."""
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)
 
 
 def _device_name(device: torch.device) -> str:
