@@ -129,7 +129,7 @@ class Detector:
     async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
         """One forward pass per model among the jobs (usually one: the active model)."""
         loop = asyncio.get_running_loop()
-        outputs: list[RawDetections | None] = [None] * len(jobs)
+        outputs: dict[int, RawDetections] = {}
         by_model: dict[int, list[int]] = {}
         for index, job in enumerate(jobs):
             by_model.setdefault(id(job.model), []).append(index)
@@ -142,7 +142,7 @@ class Detector:
             self._metrics.observe_batch(len(indices), time.perf_counter() - started)
             for index, raw in zip(indices, raws, strict=True):
                 outputs[index] = raw
-        return [raw for raw in outputs if raw is not None]
+        return [outputs[index] for index in range(len(jobs))]
 
     def models(self) -> ModelsInfo:
         model = self._require_model()

@@ -15,7 +15,6 @@ import hashlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from serve_app.pid_file import alive_pid, terminate
 
 # Serve's HTTP port then belongs to HAProxy, which forwards straight to the ingress replica's
 # own server: no Python proxy hop (measured in docs/performance.md). A Ray 2.60 feature flag.
@@ -92,15 +93,7 @@ class LocalCluster:
         }
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return alive_pid(self.pid_file)
 
     def start(self, extra_env: dict[str, str] | None = None) -> int:
         running = self.pid()
@@ -133,17 +126,7 @@ class LocalCluster:
 
     def stop(self, timeout_s: float = 60.0) -> bool:
         """SIGTERM the `ray start --block` process and wait for it; False if none was running."""
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.pid() is not None:
-            _reap(pid)
-            time.sleep(0.2)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return terminate(self.pid_file, timeout_s)
 
     def deploy(self, config: Path | dict[str, Any], timeout_s: float = 90.0) -> None:
         """`serve deploy` the config, retrying while the dashboard is still starting."""
@@ -176,11 +159,6 @@ class LocalCluster:
             details = json.loads(response.read())
         application = (details.get("applications") or {}).get(app_name) or {}
         return str(application.get("status", "NOT_DEPLOYED"))
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
 
 
 def with_http_port(config: dict[str, Any], port: int) -> dict[str, Any]:

@@ -6,12 +6,8 @@ rules of monitoring/prometheus/rules.yml. Debian's `prometheus` package provides
 (`make monitor` installs it when missing). Everything it writes stays under `<run_dir>/`.
 """
 
-import contextlib
-import os
 import shutil
-import signal
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,6 +15,7 @@ from typing import Any
 import yaml
 
 from serve_app.local_cluster import LocalCluster, wait_for_http_ok
+from serve_app.pid_file import alive_pid, terminate
 from serve_app.settings import REPO_ROOT
 
 RULES_FILE = REPO_ROOT / "monitoring" / "prometheus" / "rules.yml"
@@ -84,15 +81,7 @@ class LocalPrometheus:
         }
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (FileNotFoundError, ValueError):
-            return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        return pid
+        return alive_pid(self.pid_file)
 
     def start(self, timeout_s: float = 60.0) -> int:
         """Start it (or return the PID of the one already running) and wait until ready."""
@@ -124,15 +113,4 @@ class LocalPrometheus:
 
     def stop(self, timeout_s: float = 30.0) -> bool:
         """SIGTERM the recorded PID and wait for it; False if none was running."""
-        pid = self.pid()
-        if pid is None:
-            self.pid_file.unlink(missing_ok=True)
-            return False
-        os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and self.pid() is not None:
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, os.WNOHANG)
-            time.sleep(0.2)
-        self.pid_file.unlink(missing_ok=True)
-        return True
+        return terminate(self.pid_file, timeout_s)
