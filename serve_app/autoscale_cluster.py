@@ -19,17 +19,27 @@ import os
 import signal
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from serve_app.config_check import check_serve_config
 from serve_app.deploy.environments import environment
 from serve_app.deploy.kustomize import render
 from serve_app.deploy.placement import worker_groups
 from serve_app.deploy.serve_render import deep_merge, serve_config_for
-from serve_app.local_cluster import ClusterPorts, LocalCluster, with_http_port
+from serve_app.inventory.migrate import upgrade
+from serve_app.local_cluster import (
+    ClusterPorts,
+    LocalCluster,
+    free_port,
+    free_ports,
+    wait_for_http_ok,
+    with_http_port,
+)
+from serve_app.settings import REPO_ROOT
 
 # Node IDs the fake provider gives the head and (with a counter) every worker it starts.
 FAKE_HEAD_NODE_ID = "fffffffffffffffffffffffffffffffffffffffffffffffffff00000"
@@ -38,7 +48,7 @@ FAKE_PROVIDER = "ray.autoscaler._private.fake_multi_node.node_provider.FakeMulti
 # The Ray node label that names a node's pool in the RayService (base/rayservice.yaml).
 POOL_LABEL = "medical-inventory/pool"
 # The local cluster's changes to the Serve config: configs/ stays the source of truth.
-LOCAL_OVERRIDES = Path(__file__).resolve().parent.parent / "configs" / "autoscale-local.yaml"
+LOCAL_OVERRIDES = REPO_ROOT / "configs" / "autoscale-local.yaml"
 
 
 @dataclass(frozen=True)
@@ -176,7 +186,7 @@ class AutoscalingCluster:
 
     run_dir: Path
     types: tuple[NodeType, ...]
-    ports: ClusterPorts = ClusterPorts()
+    ports: ClusterPorts = field(default_factory=ClusterPorts)
     idle_timeout_s: float = 10.0
 
     @property
@@ -267,3 +277,79 @@ def terminate(processes: Mapping[int, str], timeout_s: float) -> None:
                 with contextlib.suppress(ChildProcessError):
                     os.waitpid(pid, os.WNOHANG)
             time.sleep(0.2)
+
+
+KUBERAY_DIR = REPO_ROOT / "kuberay"
+SERVE_CONFIG = REPO_ROOT / "configs" / "serve_config.yaml"
+APP_NAME = "medinv"
+
+
+@dataclass(frozen=True)
+class LocalDeployment:
+    """A running autoscaling cluster with the service deployed on it."""
+
+    cluster: AutoscalingCluster
+    http_port: int
+    config: dict[str, Any]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.cluster.head.dashboard_url
+
+    @property
+    def token_file(self) -> Path:
+        return self.cluster.head.token_file
+
+
+def launch(
+    run_dir: Path,
+    *,
+    env_name: str = "base",
+    bounds: LocalBounds | None = None,
+    idle_timeout_s: float = 10.0,
+    ready_timeout_s: float = 300.0,
+    extra_env: dict[str, str] | None = None,
+) -> LocalDeployment:
+    """Start the cluster on free ports, deploy the service with `serve deploy`, wait until it
+    answers /v1/ready; the cluster is stopped again if any of that fails."""
+    types = node_types(rayservice_manifest(KUBERAY_DIR, env_name), bounds or LocalBounds())
+    http_port = free_port()
+    config = serve_config(SERVE_CONFIG, KUBERAY_DIR, http_port, env_name)
+    problems = check_serve_config(config)
+    if problems:
+        raise ValueError("the local autoscaling Serve config is invalid: " + "; ".join(problems))
+    cluster = AutoscalingCluster(run_dir, tuple(types), free_ports(), idle_timeout_s)
+    data_dir = run_dir / "data"
+    data_dir.mkdir(parents=True, exist_ok=True)
+    database_url = f"sqlite+aiosqlite:///{data_dir / 'inventory.db'}"
+    upgrade(database_url)
+    store_env = {"MEDINV_DATA_DIR": str(data_dir), "MEDINV_DATABASE_URL": database_url}
+    cluster.start(extra_env={**store_env, **(extra_env or {})})
+    deployment = LocalDeployment(cluster, http_port, config)
+    try:
+        cluster.head.deploy(config)
+        wait_for_http_ok(
+            f"{deployment.base_url}/v1/ready", ready_timeout_s, lambda: cluster.pid() is not None
+        )
+    except BaseException:
+        cluster.stop()
+        raise
+    state = {"ports": asdict(cluster.ports), "http_port": http_port, "env": env_name}
+    (run_dir / "cluster.json").write_text(json.dumps(state, indent=1))
+    return deployment
+
+
+def running(run_dir: Path) -> LocalDeployment | None:
+    """The deployment `launch` left running in `run_dir`, if its head is still alive."""
+    try:
+        state = json.loads((run_dir / "cluster.json").read_text())
+    except FileNotFoundError:
+        return None
+    cluster = AutoscalingCluster(run_dir, (), ClusterPorts(**state["ports"]))
+    if cluster.pid() is None:
+        return None
+    return LocalDeployment(cluster, int(state["http_port"]), {})
