@@ -231,12 +231,13 @@ class AutoscalingCluster:
 
 
 def _start_time(pid: int) -> str | None:
-    """Field 22 of /proc/PID/stat (start time in ticks): tells a PID's reuse apart."""
+    """Field 22 of /proc/PID/stat (start time in ticks): tells a PID's reuse apart. None for
+    a process that is gone, or a zombie waiting for a parent that is not us to reap it."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    return None if fields[0] == "Z" else fields[19]
 
 
 def _session_id(pid: int) -> int | None:
