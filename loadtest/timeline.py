@@ -134,7 +134,12 @@ def plot(rows: list[dict[str, float | int | str]], path: Path, title: str) -> No
 
     figure, (load, latency, capacity) = plt.subplots(3, 1, figsize=(11, 9), sharex=True)
     load.step(seconds, column("users"), where="post", label="users", color="grey")
-    load.plot(seconds, column("rps"), label="requests/s", color="tab:blue")
+    rps = column("rps")
+    load.plot(seconds, rps, label="requests/s", color="tab:blue", alpha=0.35)
+    smooth = [
+        sum(rps[max(0, i - 4) : i + 1]) / len(rps[max(0, i - 4) : i + 1]) for i in range(len(rps))
+    ]
+    load.plot(seconds, smooth, label="requests/s, 5 s mean", color="tab:blue")
     load.plot(seconds, column("errors"), label="errors/s", color="tab:red")
     load.set_ylabel("load")
     load.legend(loc="upper right")
