@@ -210,6 +210,9 @@ class AutoscalingCluster:
             "RAY_enable_autoscaler_v2": "1",
             "RAY_CLOUD_INSTANCE_ID": FAKE_HEAD_NODE_ID,
             "RAY_OVERRIDE_NODE_ID_FOR_TESTING": FAKE_HEAD_NODE_ID,
+            # On SIGTERM the head drains for up to 30 s by default, with nothing to drain:
+            # the replicas live on the worker nodes, which go down with it.
+            "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "5",
             **(extra_env or {}),
         }
         return self.head.start(extra_env=env)
