@@ -47,6 +47,8 @@ class LocalCluster:
     run_dir: Path
     ports: ClusterPorts = ClusterPorts()
     num_cpus: int = 2
+    # More `ray start` arguments (the autoscaling cluster's `--autoscaling-config`).
+    extra_args: tuple[str, ...] = ()
 
     @property
     def pid_file(self) -> Path:
@@ -113,6 +115,7 @@ class LocalCluster:
             "--metrics-export-port", str(self.ports.metrics),
             "--temp-dir", str(self.ray_temp_dir),
             "--disable-usage-stats",
+            *self.extra_args,
         ]  # fmt: skip
         # The ingress sends declared-config changes (PUT /v1/models/active) to this dashboard.
         own = {"MEDINV_RAY_DASHBOARD_URL": self.dashboard_url}
