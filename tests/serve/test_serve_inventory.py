@@ -19,7 +19,11 @@ async def test_concurrent_detections_at_a_location_are_each_recorded_once(
     serve_service: ServeService,
 ) -> None:
     async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-        created = await client.post("/v1/locations", json={"kind": "cabinet", "name": "OR 2"})
+        created = await client.post(
+            "/v1/locations",
+            json={"kind": "cabinet", "name": "OR 2"},
+            headers=serve_service.admin,
+        )
         assert created.status_code == 201, created.text
         location = created.json()["id"]
         responses = await asyncio.gather(

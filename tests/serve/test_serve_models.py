@@ -180,6 +180,7 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
         response = httpx.put(
             f"{serve_service.base_url}/v1/models/active",
             json={"model": str(new_version)},
+            headers=serve_service.admin,
             timeout=30,
         )
         assert response.status_code == 202, response.text
