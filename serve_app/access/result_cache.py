@@ -9,7 +9,7 @@ detection (or check) brings the new version, and old entries are never looked up
 import hashlib
 import json
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Literal
 
 from serve_app.access.backend import REDIS_ERRORS, OutageLog, ValueStore
@@ -58,7 +58,8 @@ class CachedDetections:
             result = _decode(cached)
             if result.model == expected:
                 self._metrics.cache("hit")
-                return result, "hit"
+                # Nothing was preprocessed or inferred for this request.
+                return replace(result, preprocess_ms=0.0, inference_ms=0.0), "hit"
         self._metrics.cache("miss")
         result = await self._pipeline.detect(data, params, model)
         if model is None:

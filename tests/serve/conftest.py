@@ -35,6 +35,7 @@ class ServeService:
     base_url: str
     config: dict[str, Any]
     admin: dict[str, str]  # headers with a key of every scope (admin routes need one)
+    database_url: str  # the replicas' inventory database, where more keys can be made
 
     @property
     def ws_url(self) -> str:
@@ -75,6 +76,12 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
         cluster.deploy(config)  # the real `serve deploy` CLI against the dashboard
         base_url = f"http://127.0.0.1:{http_port}"
         wait_for_http_ok(f"{base_url}/v1/ready", 240, lambda: cluster.pid() is not None)
-        yield ServeService(cluster=cluster, base_url=base_url, config=config, admin=admin)
+        yield ServeService(
+            cluster=cluster,
+            base_url=base_url,
+            config=config,
+            admin=admin,
+            database_url=database_url,
+        )
     finally:
         cluster.stop()
