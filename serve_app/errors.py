@@ -125,6 +125,12 @@ class ForbiddenError(ServiceError):
     code = "forbidden"
 
 
+class UpdatesUnavailableError(ServiceError):
+    """Live inventory updates cannot be delivered (Redis pub/sub is unreachable)."""
+
+    code = "updates_unavailable"
+
+
 class RateLimitedError(ServiceError):
     """A budget of the caller (its key, or its address when anonymous) is spent.
 

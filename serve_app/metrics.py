@@ -204,8 +204,8 @@ class AccessMetrics:
         )
         self._redis_errors = Counter(
             "medinv_redis_errors_total",
-            description="Redis commands that failed, by component (rate limiter, result "
-            "cache, key cache); each one fell back (fail open or closed, bypass, database).",
+            description="Redis commands that failed, by component (rate limiter, result cache, "
+            "key cache, updates); each fell back (fail open or closed, bypass, database).",
             tag_keys=("component",),
         )
 

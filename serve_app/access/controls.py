@@ -1,5 +1,6 @@
-"""Everything the ingress checks before and around a detection, built once per replica from
-the settings: Redis-backed when `MEDINV_REDIS_URL` is set, in process otherwise."""
+"""Everything the ingress checks before and around a detection, and the live updates it
+publishes, built once per replica from the settings: Redis-backed when `MEDINV_REDIS_URL` is
+set, in process otherwise."""
 
 from dataclasses import dataclass
 
@@ -16,6 +17,7 @@ from serve_app.access.ratelimit import (
     RedisRateLimiter,
 )
 from serve_app.access.result_cache import CachedDetections
+from serve_app.access.updates import MemoryBus, RedisBus, UpdateBus
 from serve_app.inventory.database import Database
 from serve_app.metrics import AccessMetrics
 from serve_app.pipeline import DetectionPipeline
@@ -30,6 +32,7 @@ class AccessControls:
     limiter: RateLimiter
     detections: CachedDetections
     metrics: AccessMetrics
+    updates: UpdateBus
     redis: Redis | None
     _budgets: dict[BudgetName, Budget]
 
@@ -43,15 +46,18 @@ class AccessControls:
         limiter: RateLimiter
         keys: ValueStore
         results: ValueStore
+        updates: UpdateBus
         if redis is None:
             limiter = MemoryRateLimiter()
             keys, results = MemoryStore(MEMORY_CACHE_ENTRIES), MemoryStore(MEMORY_CACHE_ENTRIES)
+            updates = MemoryBus()
         else:
             prefix = settings.redis_key_prefix
             limiter = RedisRateLimiter(
                 redis, prefix, fail_open=settings.rate_limit_fail_open, outages=outages
             )
             keys = results = RedisStore(redis, prefix)
+            updates = RedisBus(redis, prefix, outages)
         resolver = KeyResolver(database, keys, settings.auth_cache_ttl_s, outages)
         budgets = {
             BudgetName.REQUESTS: Budget(
@@ -72,6 +78,7 @@ class AccessControls:
                 pipeline, results, settings.result_cache_ttl_s, metrics, outages
             ),
             metrics=metrics,
+            updates=updates,
             redis=redis,
             _budgets=budgets,
         )

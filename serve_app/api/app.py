@@ -7,7 +7,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from serve_app.access.controls import AccessControls
-from serve_app.api import detect, health, inventory, items, locations, models, stream
+from serve_app.api import (
+    detect,
+    health,
+    inventory,
+    items,
+    locations,
+    models,
+    stream,
+    updates,
+)
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
@@ -33,6 +42,8 @@ images and count them per label.
 * API keys go in `Authorization: Bearer <key>` or `X-API-Key`; scopes `detect`, `read`,
   `admin`. 401 without a valid key where one is needed, 403 without the scope, 429 over the
   rate limit (`Retry-After`, `RateLimit-*`).
+* `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
+  below par there (`below_par`); `read` scope when auth is on.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
 """
@@ -76,6 +87,6 @@ def create_api(
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health, models, locations, items, inventory):
+    for module in (detect, stream, health, models, locations, items, inventory, updates):
         app.include_router(module.router)
     return app

@@ -33,6 +33,7 @@ from serve_app.errors import (
     UnauthorizedError,
     UnknownArchitectureError,
     UnsupportedMediaTypeError,
+    UpdatesUnavailableError,
     UpstreamTimeoutError,
 )
 from serve_app.schemas import ErrorDetail, ErrorResponse
@@ -62,6 +63,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     ControlPlaneError: 502,
     StoreUnavailableError: 503,
     SpoolFullError: 503,
+    UpdatesUnavailableError: 503,
     UpstreamTimeoutError: 504,
 }
 RETRY_AFTER_S: dict[type[ServiceError], int] = {
@@ -78,6 +80,7 @@ WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
     StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
+    UpdatesUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     RateLimitedError: WS_CLOSE_TRY_AGAIN_LATER,
     InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
     NotFoundError: WS_CLOSE_POLICY_VIOLATION,

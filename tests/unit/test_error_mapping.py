@@ -31,6 +31,7 @@ from serve_app.errors import (
     UnauthorizedError,
     UnknownArchitectureError,
     UnsupportedMediaTypeError,
+    UpdatesUnavailableError,
     UpstreamTimeoutError,
 )
 
@@ -73,9 +74,11 @@ DOCUMENTED_HTTP_STATUS = {
     UnauthorizedError: 401,
     ForbiddenError: 403,
     RateLimitedError: 429,
+    UpdatesUnavailableError: 503,
 }
 DOCUMENTED_WS_CLOSE_CODE = {
     RateLimitedError: 1013,
+    UpdatesUnavailableError: 1013,
     UnauthorizedError: 1008,
     ForbiddenError: 1008,
     OverloadedError: 1013,

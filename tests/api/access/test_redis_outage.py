@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from redis.asyncio.connection import parse_url
+from starlette.websockets import WebSocketDisconnect
 
 from serve_app.settings import Settings
 from tests.api.access.conftest import ApiFactory
@@ -115,3 +116,20 @@ def test_key_lookups_fall_back_to_the_database(
 
     assert valid.status_code == 200
     assert invalid.status_code == 401
+
+
+def test_a_lost_subscription_tells_the_subscriber_and_closes_1013(
+    make_client: ApiFactory, through_proxy: Settings, proxy: TcpProxy
+) -> None:
+    client = make_client(through_proxy)
+    key = bearer(create_api_key(through_proxy.resolved_database_url, "read"))
+    with client.websocket_connect("/v1/inventory/updates", headers=key) as socket:
+        assert socket.receive_json() == {"type": "subscribed"}
+        proxy.cut()
+        error = socket.receive_json()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            socket.receive_json()
+    proxy.restore()
+
+    assert error["type"] == "error" and error["code"] == "updates_unavailable"
+    assert closed.value.code == 1013
