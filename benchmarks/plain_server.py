@@ -5,6 +5,7 @@ import argparse
 import torch
 import uvicorn
 
+from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.imaging import ImageLimits
@@ -31,8 +32,10 @@ def main() -> None:
         torch.device("cpu"),
         workers=args.workers,
     )
-    inventory = InventoryRecorder.open(get_settings())
-    app = create_api(pipeline, inventory, IngressArgs(), behind_serve_proxy=False)
+    settings = get_settings()
+    inventory = InventoryRecorder.open(settings)
+    access = AccessControls.open(settings, inventory.database, pipeline)
+    app = create_api(pipeline, inventory, IngressArgs(), access, behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

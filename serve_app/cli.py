@@ -1,5 +1,5 @@
 """`medinv`: the project's command line (local cluster, deploy, config checks, waiting,
-inventory database migrations and retention)."""
+inventory database migrations and retention, API keys)."""
 
 import argparse
 import asyncio
@@ -14,11 +14,14 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 from tqdm import tqdm
 
+from serve_app.access.keys import Scope, parse_scopes
 from serve_app.config_check import load_and_check
 from serve_app.deploy.environments import ENVIRONMENTS, all_environments, environment
 from serve_app.deploy.serve_render import stale_patches
-from serve_app.inventory import migrate
+from serve_app.errors import NotFoundError
+from serve_app.inventory import api_keys, migrate
 from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.models import ApiKey
 from serve_app.inventory.retention import cleanup
 from serve_app.local_cluster import HAPROXY_ENV, ClusterPorts, LocalCluster
 from serve_app.observability.local_prometheus import LocalPrometheus, PrometheusMissing
@@ -117,6 +120,62 @@ def _cleanup(args: argparse.Namespace) -> int:
 
     print(asyncio.run(run()))
     return 0
+
+
+def _keys(args: argparse.Namespace) -> int:
+    """`keys create` prints the key once (only its hash is stored); `list`; `revoke`."""
+
+    async def run() -> int:
+        database = Database(create_engine(_database_url(args), get_settings()))
+        try:
+            async with database.session() as session:
+                if args.keys_command == "create":
+                    new = await api_keys.create_key(
+                        session,
+                        name=args.name,
+                        scopes=args.scopes,
+                        requests_per_minute=args.requests_per_minute,
+                        frames_per_minute=args.frames_per_minute,
+                    )
+                    print(f"created API key {new.key_id} ({args.name}); shown only now:")
+                    print(new.secret)
+                elif args.keys_command == "list":
+                    for key in await api_keys.list_keys(session):
+                        print(_key_line(key))
+                else:
+                    try:
+                        await api_keys.revoke_key(session, key_id=args.key_id)
+                    except NotFoundError as error:
+                        print(error.message, file=sys.stderr)
+                        return 1
+                    print(f"revoked {args.key_id}; replicas stop accepting it within seconds")
+        finally:
+            await database.dispose()
+        return 0
+
+    return asyncio.run(run())
+
+
+def _key_line(key: ApiKey) -> str:
+    revoked = f"  revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else ""
+    return (
+        f"{key.key_id}  {key.name:<24} {key.scopes:<20} created {key.created_at:%Y-%m-%d %H:%M}"
+        + revoked
+    )
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _scopes(text: str) -> frozenset[Scope]:
+    try:
+        return parse_scopes(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def _redacted(url: str) -> str:
@@ -290,6 +349,27 @@ def main(argv: list[str] | None = None) -> int:
     )
     cleanup_command.add_argument("--older-than-days", type=int, required=True)
     cleanup_command.set_defaults(handler=_cleanup)
+
+    keys = commands.add_parser("keys", help="create, list and revoke API keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create_key = keys_commands.add_parser(
+        "create", parents=[database_options], help="a new key; its secret is printed once"
+    )
+    create_key.add_argument("--name", required=True, help="who or what uses it")
+    create_key.add_argument(
+        "--scopes", type=_scopes, required=True, help="comma-separated: detect, read, admin"
+    )
+    create_key.add_argument(
+        "--requests-per-minute", type=_positive, help="this key's REST budget (default: global)"
+    )
+    create_key.add_argument(
+        "--frames-per-minute", type=_positive, help="this key's stream-frame budget"
+    )
+    keys_commands.add_parser("list", parents=[database_options], help="every key, no secrets")
+    revoke = keys_commands.add_parser("revoke", parents=[database_options], help="revoke a key")
+    revoke.add_argument("key_id", help="the id `keys list` shows")
+    keys.set_defaults(handler=_keys)
+
     monitoring = commands.add_parser(
         "monitoring-render",
         help="write the Grafana dashboards and the PrometheusRule from their sources",

@@ -111,3 +111,46 @@ class SpoolFullError(ServiceError):
     """The database is unreachable and the on-disk spool is full: the record is refused."""
 
     code = "spool_full"
+
+
+class UnauthorizedError(ServiceError):
+    """No API key where one is required, or one that is unknown, revoked or malformed."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(ServiceError):
+    """A valid API key without the scope the route needs."""
+
+    code = "forbidden"
+
+
+class UpdatesUnavailableError(ServiceError):
+    """Live inventory updates cannot be delivered (Redis pub/sub is unreachable)."""
+
+    code = "updates_unavailable"
+
+
+class RateLimitedError(ServiceError):
+    """A budget of the caller (its key, or its address when anonymous) is spent.
+
+    The budget's figures are extra attributes: after a pickle round trip (never needed, the
+    ingress raises and maps it in the same process) they fall back to a one-second retry.
+    """
+
+    code = "rate_limited"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after_s: int = 1,
+        limit: int = 0,
+        remaining: int = 0,
+        reset_s: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        self.limit = limit  # 0: unknown (Redis did not answer)
+        self.remaining = remaining
+        self.reset_s = reset_s

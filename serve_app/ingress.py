@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
+from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.inventory.recorder import InventoryRecorder
@@ -32,8 +33,12 @@ class Ingress:
             serve.get_replica_context().app_name,
         )
         # Connects lazily; the schema is migrated beforehand (`medinv migrate`), never here.
-        self._inventory = InventoryRecorder.open(get_settings())
+        self._inventory = InventoryRecorder.open(settings)
+        # Connects lazily too: Redis may come up after the replicas.
+        self._access = AccessControls.open(settings, self._inventory.database, self._pipeline)
         self._args = args
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(self._pipeline, self._inventory, self._args, behind_serve_proxy=True)
+        return create_api(
+            self._pipeline, self._inventory, self._args, self._access, behind_serve_proxy=True
+        )

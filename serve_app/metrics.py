@@ -187,6 +187,38 @@ class InventoryMetrics:
         self._below_par.set(count, tags={"location": str(location_id)})
 
 
+class AccessMetrics:
+    """Recorded by the ingress: rate-limit refusals, result-cache lookups, Redis failures."""
+
+    def __init__(self) -> None:
+        self._rate_limited = Counter(
+            "medinv_rate_limited_total",
+            description="Requests (budget=rest) and stream frames (frames) refused by the "
+            "rate limiter, including refusals while Redis is down in fail-closed mode.",
+            tag_keys=("budget",),
+        )
+        self._cache = Counter(
+            "medinv_cache_requests_total",
+            description="Result cache lookups by result (hit, miss).",
+            tag_keys=("result",),
+        )
+        self._redis_errors = Counter(
+            "medinv_redis_errors_total",
+            description="Redis commands that failed, by component (rate limiter, result cache, "
+            "key cache, updates); each fell back (fail open or closed, bypass, database).",
+            tag_keys=("component",),
+        )
+
+    def rate_limited(self, budget: str) -> None:
+        self._rate_limited.inc(tags={"budget": budget})
+
+    def cache(self, result: str) -> None:
+        self._cache.inc(tags={"result": result})
+
+    def redis_error(self, component: str) -> None:
+        self._redis_errors.inc(tags={"component": component})
+
+
 def _model_tags(ref: ModelRef, device: str) -> dict[str, str]:
     return {"model": ref.name, "version": ref.version, "device": device}
 

@@ -1,4 +1,5 @@
-"""Environment-level settings (paths, database), read per process through `get_settings()`.
+"""Environment-level settings (paths, database, Redis, access), read per process through
+`get_settings()`.
 
 Application shape (limits, batching, stream caps) lives in `AppArgs` and the Serve config;
 this holds what differs between machines and comes from the environment (`MEDINV_*`).
@@ -7,7 +8,7 @@ this holds what differs between machines and comes from the environment (`MEDINV
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +41,36 @@ class Settings(BaseSettings):
     db_write_timeout_s: float = Field(default=2.0, gt=0)
     spool_max_records: int = Field(default=100_000, ge=1)
     spool_retry_interval_s: float = Field(default=1.0, gt=0)
+
+    # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
+    # on in every Kubernetes overlay. Admin routes require an admin key either way.
+    auth_required: bool = False
+    # How long a replica trusts a key lookup: a revoked key stops working within this.
+    auth_cache_ttl_s: float = Field(default=5.0, gt=0)
+
+    # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
+    # redis://redis:6379/0. Unset: each replica keeps its own, in process.
+    redis_url: str | None = None
+    redis_password: SecretStr | None = None
+    # Every Redis command waits at most this long: a slow Redis must not slow detections.
+    redis_timeout_s: float = Field(default=0.25, gt=0)
+    # Prefixes every key this service writes, so several deployments can share one Redis.
+    redis_key_prefix: str = "medinv:"
+    # At most one warning per this while Redis is unreachable (every failure is counted).
+    redis_outage_log_interval_s: float = Field(default=30.0, gt=0)
+
+    # Token buckets per API key (per client address when anonymous): REST requests and
+    # stream frames have separate budgets. A key may have lower per-minute rates of its own.
+    rate_limit_requests_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_requests_burst: int = Field(default=200, ge=1)
+    rate_limit_frames_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_frames_burst: int = Field(default=200, ge=1)
+    # With Redis unreachable: let requests through (open) or refuse them with 429 (closed).
+    rate_limit_fail_open: bool = True
+
+    # Identical image + model version + parameters within this many seconds: the cached
+    # result. 0 turns the cache off.
+    result_cache_ttl_s: float = Field(default=60.0, ge=0)
 
     @property
     def resolved_database_url(self) -> str:

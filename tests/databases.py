@@ -17,7 +17,15 @@ from serve_app.settings import Settings
 POSTGRES_SERVER_URL = os.environ.get(
     "MEDINV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = ["daily_counts", "stock", "detection_counts", "detection_records", "items", "locations"]
+TABLES = [
+    "api_keys",
+    "daily_counts",
+    "stock",
+    "detection_counts",
+    "detection_records",
+    "items",
+    "locations",
+]
 
 
 async def _admin(statement: str) -> None:

@@ -1,11 +1,22 @@
 """Assemble the FastAPI application of API v1 around any `DetectionPipeline`."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from serve_app.api import detect, health, inventory, items, locations, models, stream
+from serve_app.access.controls import AccessControls
+from serve_app.api import (
+    detect,
+    health,
+    inventory,
+    items,
+    locations,
+    models,
+    stream,
+    updates,
+)
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
@@ -28,38 +39,54 @@ images and count them per label.
   them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
 * `POST /v1/detect?location=<id>` and `WS /v1/stream?location=<id>` also record the counts
   in the inventory (`/v1/locations`, `/v1/inventory`, `/v1/alerts`, `/v1/items`).
+* API keys go in `Authorization: Bearer <key>` or `X-API-Key`; scopes `detect`, `read`,
+  `admin`. 401 without a valid key where one is needed, 403 without the scope, 429 over the
+  rate limit (`Retry-After`, `RateLimit-*`).
+* `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
+  below par there (`below_par`); `read` scope when auth is on.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
 """
+logger = logging.getLogger("ray.serve")
 
 
 def create_api(
     pipeline: DetectionPipeline,
     store: InventoryRecorder,
     args: IngressArgs,
+    access: AccessControls,
     *,
     behind_serve_proxy: bool,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if not access.authenticator.required:
+            logger.warning(
+                "auth_required is off: detection and read routes answer without an API key "
+                "(admin routes still need one). Set MEDINV_AUTH_REQUIRED=true outside a "
+                "local embedded run."
+            )
         await store.start()  # replays what an earlier process left in the spool
         try:
             yield
         finally:
             await store.close()
+            await access.close()
 
+    # With auth on, only /v1/health and /v1/ready answer without a key: no open docs either.
+    docs = not access.authenticator.required
     app = FastAPI(
         lifespan=lifespan,
         title="Medical Inventory Detection API",
         version="1.0.0",
         description=DESCRIPTION,
-        docs_url="/docs",
-        openapi_url="/openapi.json",
+        docs_url="/docs" if docs else None,
+        openapi_url="/openapi.json" if docs else None,
     )
-    app.state.context = ApiContext.create(pipeline, store, args)
+    app.state.context = ApiContext.create(pipeline, store, args, access)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health, models, locations, items, inventory):
+    for module in (detect, stream, health, models, locations, items, inventory, updates):
         app.include_router(module.router)
     return app

@@ -1,4 +1,5 @@
-"""What the routes share within one replica: pipeline, inventory, arguments, admission limits."""
+"""What the routes share within one replica: pipeline, inventory, arguments, admission limits,
+access controls (keys, rate limits, result cache)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from fastapi import Depends
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from serve_app.access.controls import AccessControls
 from serve_app.app_args import IngressArgs
 from serve_app.errors import OverloadedError
 from serve_app.inventory.recorder import InventoryRecorder
@@ -43,15 +45,21 @@ class ApiContext:
     requests: AdmissionLimit
     streams: AdmissionLimit
     metrics: ApiMetrics
+    access: AccessControls
 
     @classmethod
     def create(
-        cls, pipeline: DetectionPipeline, inventory: InventoryRecorder, args: IngressArgs
+        cls,
+        pipeline: DetectionPipeline,
+        inventory: InventoryRecorder,
+        args: IngressArgs,
+        access: AccessControls,
     ) -> "ApiContext":
         return cls(
             pipeline=pipeline,
             inventory=inventory,
             args=args,
+            access=access,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
             metrics=ApiMetrics(),

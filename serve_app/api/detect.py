@@ -3,8 +3,9 @@
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
+from serve_app.api.access import DETECT
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.recording import LocationParam, record_counts
@@ -34,10 +35,13 @@ _REQUEST_BODY = {
 }
 _ERRORS: dict[int | str, dict[str, object]] = {
     400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
+    401: {"model": ErrorResponse, "description": "no valid API key (when one is required)"},
+    403: {"model": ErrorResponse, "description": "the API key lacks the `detect` scope"},
     404: {"model": ErrorResponse, "description": "no such `model` version or `location`"},
     413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "invalid query parameters"},
+    429: {"model": ErrorResponse, "description": "rate limit reached; see Retry-After"},
     503: {
         "model": ErrorResponse,
         "description": "not ready, overloaded, or (with ?location) the inventory cannot take "
@@ -67,9 +71,11 @@ PinnedModel = Annotated[
     summary="Detect supply items in one shelf image",
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses=_ERRORS,
+    dependencies=[DETECT],
 )
 async def detect(
     request: Request,
+    response: Response,
     context: Context,
     min_score: MinScore = None,
     max_detections: MaxDetections = 100,
@@ -83,18 +89,20 @@ async def detect(
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
         params = DetectParams(min_score, max_detections)
         pinned = ModelRef.parse(model) if model else None
-        result = await context.pipeline.detect(data, params, pinned)
-    context.metrics.observe_result(result)
+        result, cache = await context.access.detections.detect(data, params, pinned)
+    response.headers["X-Cache"] = cache
+    if cache != "hit":
+        context.metrics.observe_result(result)
     note_model(request.scope, result.model.name, result.model.version)
     total_ms = (time.perf_counter() - started) * 1000.0
-    response = DetectResponse.from_result(result, request_id_of(request), total_ms)
+    answer = DetectResponse.from_result(result, request_id_of(request), total_ms)
     if location is not None:
-        response.recorded = await record_counts(
+        answer.recorded = await record_counts(
             context,
             location_id=location,
-            request_id=response.request_id,
+            request_id=answer.request_id,
             image=data,
             result=result,
             latency_ms=total_ms,
         )
-    return response
+    return answer

@@ -13,6 +13,7 @@ from serve_app.errors import (
     ChecksumMismatchError,
     ConflictError,
     ControlPlaneError,
+    ForbiddenError,
     ImageTooLargeError,
     InvalidImageError,
     InvalidManifestError,
@@ -25,11 +26,14 @@ from serve_app.errors import (
     NotReadyError,
     OverloadedError,
     PayloadTooLargeError,
+    RateLimitedError,
     ServiceError,
     SpoolFullError,
     StoreUnavailableError,
+    UnauthorizedError,
     UnknownArchitectureError,
     UnsupportedMediaTypeError,
+    UpdatesUnavailableError,
     UpstreamTimeoutError,
 )
 from serve_app.schemas import ErrorDetail, ErrorResponse
@@ -38,6 +42,9 @@ logger = logging.getLogger("ray.serve")
 
 HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
+    UnauthorizedError: 401,
+    ForbiddenError: 403,
+    RateLimitedError: 429,
     PayloadTooLargeError: 413,
     ImageTooLargeError: 413,
     NotFoundError: 404,
@@ -56,6 +63,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     ControlPlaneError: 502,
     StoreUnavailableError: 503,
     SpoolFullError: 503,
+    UpdatesUnavailableError: 503,
     UpstreamTimeoutError: 504,
 }
 RETRY_AFTER_S: dict[type[ServiceError], int] = {
@@ -72,8 +80,12 @@ WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
     StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
+    UpdatesUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
+    RateLimitedError: WS_CLOSE_TRY_AGAIN_LATER,
     InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
     NotFoundError: WS_CLOSE_POLICY_VIOLATION,
+    UnauthorizedError: WS_CLOSE_POLICY_VIOLATION,
+    ForbiddenError: WS_CLOSE_POLICY_VIOLATION,
 }
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
@@ -104,8 +116,22 @@ def error_response(
 
 def service_error_response(request: Request, error: ServiceError) -> JSONResponse:
     retry_after = _lookup(RETRY_AFTER_S, error, 0)
-    headers = {"Retry-After": str(retry_after)} if retry_after else None
+    headers = {"Retry-After": str(retry_after)} if retry_after else {}
+    if isinstance(error, RateLimitedError):
+        headers["Retry-After"] = str(error.retry_after_s)
+        if error.limit:
+            headers |= rate_limit_headers(error.limit, error.remaining, error.reset_s)
+    elif isinstance(error, UnauthorizedError):
+        headers["WWW-Authenticate"] = "Bearer"
     return error_response(request, http_status(error), error.code, error.message, headers)
+
+
+def rate_limit_headers(limit: int, remaining: int, reset_s: int) -> dict[str, str]:
+    return {
+        "RateLimit-Limit": str(limit),
+        "RateLimit-Remaining": str(remaining),
+        "RateLimit-Reset": str(reset_s),
+    }
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from serve_app.api.access import READ
 from serve_app.api.context import StoreSession
 from serve_app.api.locations import STORE_DOWN, LocationId
 from serve_app.errors import InvalidParameterError
@@ -26,7 +27,12 @@ ItemFilter = Annotated[str | None, Query(min_length=1, max_length=100, descripti
 Time = Annotated[datetime | None, Query(description="ISO 8601; without an offset: UTC")]
 
 
-@router.get("/inventory", summary="Current stock per location and item", responses=STORE_DOWN)
+@router.get(
+    "/inventory",
+    summary="Current stock per location and item",
+    responses=STORE_DOWN,
+    dependencies=[READ],
+)
 async def inventory(
     session: StoreSession, location: LocationFilter = None, item: ItemFilter = None
 ) -> InventoryResponse:
@@ -38,6 +44,7 @@ async def inventory(
     "/inventory/{location_id}/history",
     summary="One item's counts at one location over time, bucketed and paginated",
     responses={404: {"model": ErrorResponse}, **STORE_DOWN},
+    dependencies=[READ],
 )
 async def history(
     location_id: LocationId,
@@ -66,7 +73,12 @@ async def history(
     return HistoryResponse.of(location_id, item, bucket, page)
 
 
-@router.get("/alerts", summary="Items below their par level, and since when", responses=STORE_DOWN)
+@router.get(
+    "/alerts",
+    summary="Items below their par level, and since when",
+    responses=STORE_DOWN,
+    dependencies=[READ],
+)
 async def alerts(session: StoreSession, location: LocationFilter = None) -> AlertsResponse:
     levels = await queries.stock_levels(session, location_id=location, below_par_only=True)
     return AlertsResponse(alerts=[StockOut.of(level) for level in levels])

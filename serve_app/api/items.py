@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
+from serve_app.api.access import ADMIN
 from serve_app.api.context import StoreSession
 from serve_app.api.locations import STORE_DOWN
 from serve_app.inventory import catalog
@@ -17,6 +18,7 @@ Label = Annotated[str, Path(min_length=1, max_length=100, description="the detec
     "/items/{label}",
     summary="Create or replace an item (display name, SKU, unit, par level)",
     responses=STORE_DOWN,
+    dependencies=[ADMIN],
 )
 async def put_item(label: Label, body: ItemUpdate, session: StoreSession) -> ItemOut:
     item = await catalog.put_item(

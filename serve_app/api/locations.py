@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
+from serve_app.api.access import ADMIN, READ
 from serve_app.api.context import StoreSession
 from serve_app.inventory import catalog
 from serve_app.inventory_schemas import LocationCreate, LocationOut, LocationsResponse
@@ -21,6 +22,7 @@ STORE_DOWN: dict[int | str, dict[str, Any]] = {
     status_code=201,
     summary="Create a location",
     responses={409: {"model": ErrorResponse, "description": "the name is taken"}, **STORE_DOWN},
+    dependencies=[ADMIN],
 )
 async def create_location(body: LocationCreate, session: StoreSession) -> LocationOut:
     location = await catalog.create_location(
@@ -29,7 +31,7 @@ async def create_location(body: LocationCreate, session: StoreSession) -> Locati
     return LocationOut.of(location)
 
 
-@router.get("/locations", summary="All locations", responses=STORE_DOWN)
+@router.get("/locations", summary="All locations", responses=STORE_DOWN, dependencies=[READ])
 async def list_locations(session: StoreSession) -> LocationsResponse:
     locations = await catalog.list_locations(session)
     return LocationsResponse(locations=[LocationOut.of(location) for location in locations])
@@ -39,6 +41,7 @@ async def list_locations(session: StoreSession) -> LocationsResponse:
     "/locations/{location_id}",
     summary="One location",
     responses={404: {"model": ErrorResponse}, **STORE_DOWN},
+    dependencies=[READ],
 )
 async def get_location(location_id: LocationId, session: StoreSession) -> LocationOut:
     return LocationOut.of(await catalog.get_location(session, location_id=location_id))

@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter, status
 
+from serve_app.api.access import ADMIN, READ
 from serve_app.api.context import Context
 from serve_app.payloads import ModelRef
 from serve_app.schemas import (
@@ -19,6 +20,7 @@ router = APIRouter(prefix="/v1/models", tags=["models"])
     "",
     summary="Registered model versions with their metrics, and the active one",
     responses={503: {"model": ErrorResponse}},
+    dependencies=[READ],
 )
 async def models(context: Context) -> ModelsResponse:
     return ModelsResponse.from_info(await context.pipeline.models())
@@ -32,12 +34,14 @@ async def models(context: Context) -> ModelsResponse:
         404: {"model": ErrorResponse, "description": "no such model under the models root"},
         502: {"model": ErrorResponse, "description": "Ray's control plane refused the change"},
     },
+    dependencies=[ADMIN],
 )
 async def activate(body: ActivateModelRequest, context: Context) -> ActivateModelResponse:
     """Replicas switch within seconds; requests in flight finish on the model they started
     with, and each response names the version that produced it. Watch `GET /v1/models`."""
     requested = ModelRef.parse(body.model)
     previous = await context.pipeline.activate(requested)
+    context.access.detections.forget_active_model()
     return ActivateModelResponse(
         previous=ModelRefOut.from_ref(previous), requested=ModelRefOut.from_ref(requested)
     )

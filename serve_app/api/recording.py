@@ -1,4 +1,5 @@
-"""`?location=` on detections: record their counts (a stream's smoothed, once per interval)."""
+"""`?location=` on detections: record their counts (a stream's smoothed, once per interval) and
+publish them, with what is below par there, to the live updates."""
 
 import time
 from typing import Annotated
@@ -6,9 +7,12 @@ from typing import Annotated
 from fastapi import Query
 
 from serve_app.api.context import ApiContext
+from serve_app.errors import StoreUnavailableError
+from serve_app.inventory import queries
 from serve_app.inventory.recorder import RecordOutcome
 from serve_app.inventory.records import CountRecord
 from serve_app.inventory.smoothing import CountSmoother
+from serve_app.inventory_schemas import AlertsResponse, StockOut
 from serve_app.payloads import DetectionResult
 from serve_app.stream_session import Frame, elapsed_ms
 
@@ -36,7 +40,34 @@ async def record_counts(
         latency_ms=latency_ms,
         counts=counts,
     )
-    return await context.inventory.record(record)
+    outcome = await context.inventory.record(record)
+    await context.access.updates.publish(
+        {
+            "type": "counts",
+            "location_id": location_id,
+            "counts": record.counts,
+            "recorded": outcome,
+            "request_id": request_id,
+        }
+    )
+    if outcome == "written":
+        await _publish_below_par(context, location_id)
+    return outcome
+
+
+async def _publish_below_par(context: ApiContext, location_id: int) -> None:
+    try:
+        async with context.inventory.database.session() as session:
+            levels = await queries.stock_levels(
+                session, location_id=location_id, below_par_only=True
+            )
+    except StoreUnavailableError:
+        return  # the record is written; its alert reaches subscribers with the next one
+    if levels:
+        alerts = AlertsResponse(alerts=[StockOut.of(level) for level in levels])
+        await context.access.updates.publish(
+            {"type": "below_par", "location_id": location_id, **alerts.model_dump(mode="json")}
+        )
 
 
 class StreamRecorder:

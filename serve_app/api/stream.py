@@ -8,6 +8,10 @@ import time
 from fastapi import APIRouter, WebSocket
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from serve_app.access.authn import Principal
+from serve_app.access.keys import Scope
+from serve_app.access.ratelimit import BudgetName, Decision
+from serve_app.api.access import authenticate, refused
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
 from serve_app.api.recording import StreamRecorder
@@ -49,6 +53,10 @@ async def stream(websocket: WebSocket) -> None:
 
 
 async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
+    principal = await authenticate(websocket, context, Scope.DETECT)
+    opening = await context.access.spend(principal, BudgetName.REQUESTS)
+    if not opening.allowed:
+        raise refused(opening, "streams")
     try:
         query = StreamQuery.model_validate(dict(websocket.query_params))
     except ValidationError as exc:
@@ -58,7 +66,11 @@ async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
         await context.inventory.require_location(query.location)
         recorder = StreamRecorder(context, query.location, request_id_of(websocket))
     session = _StreamSession(
-        websocket, context, DetectParams(query.min_score, query.max_detections), recorder
+        websocket,
+        context,
+        principal,
+        DetectParams(query.min_score, query.max_detections),
+        recorder,
     )
     await session.run()
 
@@ -68,11 +80,13 @@ class _StreamSession:
         self,
         websocket: WebSocket,
         context: ApiContext,
+        principal: Principal,
         params: DetectParams,
         recorder: StreamRecorder | None,
     ) -> None:
         self._websocket = websocket
         self._context = context
+        self._principal = principal
         self._params = params
         self._recorder = recorder
         self._send_lock = asyncio.Lock()
@@ -108,6 +122,8 @@ class _StreamSession:
                         f"frame is {len(data)} bytes; the limit is {max_bytes} bytes"
                     )
                     await self._send(_error_message(frame_number, too_large))
+                elif not (budget := await self._spend_frame()).allowed:
+                    await self._send(_error_message(frame_number, refused(budget, "frames")))
                 else:
                     frame = Frame(frame_number, data, self._params, time.perf_counter())
                     dropped_before = self._scheduler.dropped
@@ -117,6 +133,9 @@ class _StreamSession:
                 frame_number += 1
             elif message.get("text") is not None:
                 await self._handle_text(message["text"])
+
+    async def _spend_frame(self) -> Decision:
+        return await self._context.access.spend(self._principal, BudgetName.FRAMES)
 
     async def _handle_text(self, text: str) -> None:
         try:
@@ -140,7 +159,7 @@ class _StreamSession:
     async def _process(self, frame: Frame) -> Message:
         metrics = self._context.metrics
         try:
-            result = await self._context.pipeline.detect(frame.data, frame.params)
+            result, cache = await self._context.access.detections.detect(frame.data, frame.params)
             recorded = await self._recorder.observe(frame, result) if self._recorder else None
         except ServiceError as error:
             metrics.frames("error")
@@ -150,7 +169,8 @@ class _StreamSession:
             metrics.frames("error")
             return _error_message(frame.number, ServiceError("an internal error occurred"))
         metrics.frames("answered")
-        metrics.observe_result(result)
+        if cache != "hit":
+            metrics.observe_result(result)
         return StreamResultMessage(
             frame=frame.number,
             model=ModelRefOut(name=result.model.name, version=result.model.version),

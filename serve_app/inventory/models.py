@@ -130,3 +130,18 @@ class DailyCount(Base):
     total: Mapped[int] = mapped_column(BigInteger)
     min_count: Mapped[int] = mapped_column(Integer)
     max_count: Mapped[int] = mapped_column(Integer)
+
+
+class ApiKey(Base):
+    """An API key: its public id, a SHA-256 of the whole key (never the key), its scopes."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(String(100))  # comma-separated
+    requests_per_minute: Mapped[int | None] = mapped_column(Integer)
+    frames_per_minute: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -144,8 +144,8 @@ API = Dashboard(
         ),
         Panel(
             "Rate-limit rejections",
-            "Requests and stream frames refused with 429 / rate_limited, by budget "
-            "(pending issue #5: ray_medinv_rate_limited_total).",
+            "Requests (budget rest) and stream frames (frames) refused with 429 / "
+            "rate_limited, including fail-closed refusals while Redis is down.",
             (
                 Target(
                     f"sum by (budget) ({_rate('ray_medinv_rate_limited_total')})",
@@ -231,8 +231,8 @@ MODEL = Dashboard(
         ),
         Panel(
             "Result cache hit ratio",
-            "Identical frames answered from the cache "
-            "(pending issue #5: ray_medinv_cache_requests_total by result).",
+            "Identical images (same bytes, model version and parameters) answered from the "
+            "result cache, of all cache lookups.",
             (
                 Target(
                     f"sum({_rate('ray_medinv_cache_requests_total', HIT)}) / "

@@ -20,10 +20,7 @@ from serve_app.settings import REPO_ROOT
 RULES_FILE = REPO_ROOT / "monitoring" / "prometheus" / "rules.yml"
 DASHBOARDS_DIR = REPO_ROOT / "monitoring" / "grafana" / "dashboards"
 
-PENDING_METRICS = {
-    "ray_medinv_cache_requests_total": "issue #5 (Redis): result cache lookups by result=hit|miss",
-    "ray_medinv_rate_limited_total": "issue #5 (Redis): rate-limit rejections by budget",
-}
+PENDING_METRICS: dict[str, str] = {}
 NEEDS_GPU_METRICS = {
     "ray_node_gpus_utilization": "exported by Ray only on nodes with a GPU",
 }

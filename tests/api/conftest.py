@@ -8,12 +8,14 @@ import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs, LimitsArgs, StreamArgs
 from serve_app.imaging import ImageLimits
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.local_pipeline import LocalPipeline
 from serve_app.settings import Settings
+from tests.keys import bearer, create_api_key
 
 # Small limits so the 413 paths are cheap to reach.
 MAX_BODY_BYTES = 1024 * 1024
@@ -47,10 +49,17 @@ def api(pipeline: LocalPipeline, store_settings: Settings, stream_args: StreamAr
         stream=stream_args,
     )
     inventory = InventoryRecorder.open(store_settings)
-    return create_api(pipeline, inventory, args, behind_serve_proxy=False)
+    access = AccessControls.open(store_settings, inventory.database, pipeline)
+    return create_api(pipeline, inventory, args, access, behind_serve_proxy=False)
 
 
 @pytest.fixture
 def client(api: FastAPI) -> Iterator[TestClient]:
     with TestClient(api) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def admin(store_settings: Settings) -> dict[str, str]:
+    """Headers with a key of every scope: admin routes need one even with auth off."""
+    return bearer(create_api_key(store_settings.resolved_database_url))

@@ -30,6 +30,12 @@ def stream_args() -> StreamArgs:
     )
 
 
+@pytest.fixture(autouse=True)
+def _as_admin(client: TestClient, admin: dict[str, str]) -> None:
+    """These tests write locations and items: an admin key on every request."""
+    client.headers.update(admin)
+
+
 def new_location(client: TestClient, name: str = "Ward 3 shelf B", **extra: Any) -> int:
     response = client.post("/v1/locations", json={"kind": "shelf", "name": name, **extra})
     assert response.status_code == 201, response.text

@@ -88,9 +88,11 @@ def stored_request_ids(url: str, location: int) -> list[str]:
 
 
 def test_no_record_is_lost_or_duplicated_across_an_outage(
-    client: TestClient, proxy: TcpProxy, postgresql_url: str
+    client: TestClient, proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
 ) -> None:
-    location = client.post("/v1/locations", json={"kind": "shelf", "name": "A"}).json()["id"]
+    location = client.post(
+        "/v1/locations", json={"kind": "shelf", "name": "A"}, headers=admin
+    ).json()["id"]
     sent = [f"outage-{i:03d}" for i in range(SENT)]
     outcomes: dict[str, object] = {}
     degraded_during_outage = None
@@ -129,10 +131,14 @@ def test_no_record_is_lost_or_duplicated_across_an_outage(
 
 
 def test_during_an_outage_an_unchecked_location_is_refused(
-    client: TestClient, proxy: TcpProxy
+    client: TestClient, proxy: TcpProxy, admin: dict[str, str]
 ) -> None:
-    known = client.post("/v1/locations", json={"kind": "room", "name": "known"}).json()["id"]
-    unchecked = client.post("/v1/locations", json={"kind": "room", "name": "new"}).json()["id"]
+    known = client.post(
+        "/v1/locations", json={"kind": "room", "name": "known"}, headers=admin
+    ).json()["id"]
+    unchecked = client.post(
+        "/v1/locations", json={"kind": "room", "name": "new"}, headers=admin
+    ).json()["id"]
     detect(client, known, "before-the-outage")
     proxy.cut()
 
@@ -150,9 +156,15 @@ def test_during_an_outage_an_unchecked_location_is_refused(
 
 
 def test_a_full_spool_refuses_records_and_keeps_what_it_has(
-    client: TestClient, proxy: TcpProxy, store_settings: Settings, postgresql_url: str
+    client: TestClient,
+    proxy: TcpProxy,
+    store_settings: Settings,
+    postgresql_url: str,
+    admin: dict[str, str],
 ) -> None:
-    location = client.post("/v1/locations", json={"kind": "shelf", "name": "B"}).json()["id"]
+    location = client.post(
+        "/v1/locations", json={"kind": "shelf", "name": "B"}, headers=admin
+    ).json()["id"]
     detect(client, location, "checked")
     proxy.cut()
     accepted = [f"kept-{i}" for i in range(store_settings.spool_max_records)]

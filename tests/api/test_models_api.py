@@ -7,6 +7,7 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.app_args import IngressArgs
 from serve_app.demo_model import DEMO_MODEL
@@ -74,13 +75,14 @@ def test_pinning_an_unknown_or_malformed_version_is_a_clear_error(
 
 @pytest.fixture
 def own_client(
-    demo_model_dir: Path, models_root: Path, store_settings: Settings
+    demo_model_dir: Path, models_root: Path, store_settings: Settings, admin: dict[str, str]
 ) -> Iterator[TestClient]:
     """A client over a pipeline of its own: activating a model changes the pipeline."""
     pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
     store = InventoryRecorder.open(store_settings)
-    api = create_api(pipeline, store, IngressArgs(), behind_serve_proxy=False)
-    with TestClient(api) as client:
+    access = AccessControls.open(store_settings, store.database, pipeline)
+    api = create_api(pipeline, store, IngressArgs(), access, behind_serve_proxy=False)
+    with TestClient(api, headers=admin) as client:
         yield client
 
 

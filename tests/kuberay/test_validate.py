@@ -203,3 +203,19 @@ def test_the_schema_directory_setting_comes_from_the_environment(
         assert main(["kuberay-validate", "base"]) == 2
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_every_environment_requires_api_keys_and_shares_redis(name: str) -> None:
+    rendered = kustomize.render(environment(REPO_ROOT / "kuberay", name).directory)
+    [rayservice] = [m for m in rendered if m["kind"] == "RayService"]
+    [cpu] = [
+        group
+        for group in rayservice["spec"]["rayClusterConfig"]["workerGroupSpecs"]
+        if group["groupName"] == "cpu"
+    ]
+    env = {e["name"]: e for e in cpu["template"]["spec"]["containers"][0]["env"]}
+
+    assert env["MEDINV_AUTH_REQUIRED"]["value"] == "true"
+    assert env["MEDINV_REDIS_URL"]["value"].startswith("redis://redis:6379/")
+    assert env["MEDINV_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "redis-credentials"

@@ -23,6 +23,7 @@ from serve_app.local_cluster import (
     wait_for_http_ok,
     with_http_port,
 )
+from tests.keys import bearer, create_api_key
 
 SERVE_CONFIG = Path(__file__).parents[2] / "configs" / "serve_config.yaml"
 APP_NAME = "medinv"
@@ -33,6 +34,8 @@ class ServeService:
     cluster: LocalCluster
     base_url: str
     config: dict[str, Any]
+    admin: dict[str, str]  # headers with a key of every scope (admin routes need one)
+    database_url: str  # the replicas' inventory database, where more keys can be made
 
     @property
     def ws_url(self) -> str:
@@ -66,12 +69,19 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
     # The replicas' inventory: a migrated SQLite file in the run directory, as `make run` does.
     database_url = f"sqlite+aiosqlite:///{run_dir / 'data' / 'inventory.db'}"
     upgrade(database_url)
+    admin = bearer(create_api_key(database_url, name="serve tests"))
     store_env = {"MEDINV_DATA_DIR": str(run_dir / "data"), "MEDINV_DATABASE_URL": database_url}
     cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root), **store_env})
     try:
         cluster.deploy(config)  # the real `serve deploy` CLI against the dashboard
         base_url = f"http://127.0.0.1:{http_port}"
         wait_for_http_ok(f"{base_url}/v1/ready", 240, lambda: cluster.pid() is not None)
-        yield ServeService(cluster=cluster, base_url=base_url, config=config)
+        yield ServeService(
+            cluster=cluster,
+            base_url=base_url,
+            config=config,
+            admin=admin,
+            database_url=database_url,
+        )
     finally:
         cluster.stop()

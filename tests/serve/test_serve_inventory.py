@@ -21,7 +21,11 @@ async def test_concurrent_detections_at_a_location_are_each_recorded_once(
     serve_service: ServeService,
 ) -> None:
     async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-        created = await client.post("/v1/locations", json={"kind": "cabinet", "name": "OR 2"})
+        created = await client.post(
+            "/v1/locations",
+            json={"kind": "cabinet", "name": "OR 2"},
+            headers=serve_service.admin,
+        )
         assert created.status_code == 201, created.text
         location = created.json()["id"]
         responses = await asyncio.gather(
@@ -75,7 +79,9 @@ async def test_two_ingress_replicas_writing_at_once_record_each_detection_once(
     try:
         await _wait_for_replicas(serve_service, "Ingress", 2)
         async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-            created = await client.post("/v1/locations", json={"kind": "room", "name": "ICU 4"})
+            created = await client.post(
+                "/v1/locations", json={"kind": "room", "name": "ICU 4"}, headers=serve_service.admin
+            )
             location = created.json()["id"]
             responses = await asyncio.gather(
                 *(

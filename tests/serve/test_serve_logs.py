@@ -10,11 +10,10 @@ import httpx
 import pytest
 
 from tests.factories import shelf_jpeg
+from tests.keys import create_api_key
 from tests.serve.conftest import ServeService
 
 pytestmark = pytest.mark.serve
-
-SECRET = "sk-test-" + uuid.uuid4().hex
 
 
 def _ingress_log_lines(service: ServeService) -> list[str]:
@@ -28,15 +27,16 @@ def _ingress_log_lines(service: ServeService) -> list[str]:
 
 def test_a_detection_is_logged_as_json_without_image_or_key(serve_service: ServeService) -> None:
     request_id = f"log-test-{uuid.uuid4().hex}"
+    secret = create_api_key(serve_service.database_url, "detect", name="log test")
     image = shelf_jpeg()
     response = httpx.post(
         f"{serve_service.base_url}/v1/detect",
-        params={"api_key": SECRET},
+        params={"api_key": secret},
         content=image,
         headers={
             "Content-Type": "image/jpeg",
             "X-Request-ID": request_id,
-            "Authorization": f"Bearer {SECRET}",
+            "Authorization": f"Bearer {secret}",
         },
         timeout=60,
     )
@@ -61,5 +61,5 @@ def test_a_detection_is_logged_as_json_without_image_or_key(serve_service: Serve
     assert str(record["deployment"]).endswith("Ingress")  # Serve writes "<app>_<deployment>"
 
     text = "\n".join(_ingress_log_lines(serve_service))
-    assert SECRET not in text
+    assert secret not in text
     assert "\\xff\\xd8" not in text and "/9j/" not in text  # JPEG bytes, raw or base64

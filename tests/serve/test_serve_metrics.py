@@ -53,7 +53,10 @@ def test_custom_metrics_are_exported(serve_service: ServeService) -> None:
     )
     assert (ok.status_code, refused.status_code) == (200, 415)
     location = httpx.post(
-        f"{base}/v1/locations", json={"kind": "shelf", "name": "metrics"}, timeout=30
+        f"{base}/v1/locations",
+        json={"kind": "shelf", "name": "metrics"},
+        headers=serve_service.admin,
+        timeout=30,
     ).json()["id"]
     recorded = httpx.post(
         f"{base}/v1/detect?location={location}",

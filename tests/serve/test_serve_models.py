@@ -89,8 +89,11 @@ class _Traffic:
     def _run(self) -> None:
         with httpx.Client() as client:
             while not self._stop.is_set():
+                # Distinct parameters per request: each one misses the result cache and
+                # reaches a detector.
+                query = f"?max_detections={100 + len(self.results) % 900}"
                 try:
-                    response = _post(client, self.base_url, "shelf")
+                    response = _post(client, self.base_url, "shelf", query)
                 except httpx.HTTPError as exc:
                     self.results.append((0, repr(exc)))
                     continue
@@ -180,6 +183,7 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
         response = httpx.put(
             f"{serve_service.base_url}/v1/models/active",
             json={"model": str(new_version)},
+            headers=serve_service.admin,
             timeout=30,
         )
         assert response.status_code == 202, response.text

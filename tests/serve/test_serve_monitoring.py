@@ -1,9 +1,10 @@
 """A real Prometheus scrapes the session's Ray/Serve app after a little traffic: every PromQL
 expression of the dashboards and of the rules parses and returns at least one series.
 
-Expressions over metrics that nothing exports yet (PENDING_METRICS, issues #4/#5) and over
-GPU-only metrics must still parse and evaluate; they are reported, not counted as verified,
-and a pending one that does return data fails the test (it is no longer pending).
+Expressions over metrics that nothing exports yet (PENDING_METRICS) and over GPU-only
+metrics must still parse and evaluate; they are reported, not counted as verified, and a
+pending one that does return data fails the test (it is no longer pending). The traffic
+includes a result-cache hit and a real rate-limit refusal (a key allowed 1 request a minute).
 """
 
 import asyncio
@@ -30,6 +31,7 @@ from serve_app.observability.expressions import (
 )
 from serve_app.observability.local_prometheus import LocalPrometheus
 from tests.factories import shelf_jpeg
+from tests.keys import bearer, create_api_key
 from tests.serve.conftest import ServeService
 
 pytestmark = pytest.mark.serve
@@ -78,17 +80,29 @@ async def _stream(service: ServeService) -> None:
 
 
 def _traffic(service: ServeService) -> None:
+    caches = []
     for content_type, body in [("image/jpeg", shelf_jpeg()), ("image/gif", b"x")] * 2:
-        httpx.post(
+        response = httpx.post(
             f"{service.base_url}/v1/detect",
             content=body,
             headers={"Content-Type": content_type},
             timeout=60,
         )
+        caches.append(response.headers.get("X-Cache"))
+    assert "hit" in caches, caches
+    limited = bearer(
+        create_api_key(service.database_url, "read", name="limited", requests_per_minute=1)
+    )
+    statuses = [
+        httpx.get(f"{service.base_url}/v1/models", headers=limited, timeout=60).status_code
+        for _ in range(2)
+    ]
+    assert statuses == [200, 429]
     # A recorded detection: the inventory metrics (records, spool, items below par).
     location = httpx.post(
         f"{service.base_url}/v1/locations",
         json={"kind": "shelf", "name": f"monitoring {uuid.uuid4().hex[:8]}"},
+        headers=service.admin,
         timeout=30,
     ).json()["id"]
     httpx.post(

@@ -1,0 +1,1 @@
+"""Who may call what, how often: API keys, rate limits and the result cache of the ingress."""

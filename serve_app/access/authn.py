@@ -1,0 +1,115 @@
+"""Who is calling: a presented API key checked against the database through a short cache.
+
+A replica trusts what it looked up (a key, or that there is none) for `auth_cache_ttl_s`, in
+Redis when there is one (shared by every replica) or in process: a revoked key stops working
+within that time. With Redis unreachable the lookup goes to the database.
+"""
+
+import json
+from dataclasses import dataclass
+
+from serve_app.access.backend import REDIS_ERRORS, OutageLog, ValueStore
+from serve_app.access.keys import KeyRecord, Scope, key_id_of
+from serve_app.errors import ForbiddenError, UnauthorizedError
+from serve_app.inventory.api_keys import active_key
+from serve_app.inventory.database import Database
+
+_NO_KEY = b"null"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller of one request: a key, or anonymous (identified by its address)."""
+
+    identity: str  # what its rate-limit buckets are keyed by
+    key: KeyRecord | None
+
+
+class KeyResolver:
+    def __init__(
+        self, database: Database, cache: ValueStore, ttl_s: float, outages: OutageLog
+    ) -> None:
+        self._database = database
+        self._cache = cache
+        self._ttl_s = ttl_s
+        self._outages = outages
+
+    async def resolve(self, presented: str) -> KeyRecord | None:
+        """The active key this secret belongs to, or None (unknown, revoked, wrong secret)."""
+        key_id = key_id_of(presented)
+        if key_id is None:
+            return None
+        record = await self._lookup(key_id)
+        return record if record is not None and record.matches(presented) else None
+
+    async def _lookup(self, key_id: str) -> KeyRecord | None:
+        cache_key = f"apikey:{key_id}"
+        try:
+            cached = await self._cache.get(cache_key)
+        except REDIS_ERRORS as error:
+            self._outages.failed("key_cache", error, "looking keys up in the database")
+            return await self._from_database(key_id)
+        if cached is not None:
+            return _decode(cached)
+        record = await self._from_database(key_id)
+        try:
+            await self._cache.set(cache_key, _encode(record), self._ttl_s)
+        except REDIS_ERRORS as error:
+            self._outages.failed("key_cache", error, "looking keys up in the database")
+        return record
+
+    async def _from_database(self, key_id: str) -> KeyRecord | None:
+        async with self._database.session() as session:
+            return await active_key(session, key_id=key_id)
+
+
+class Authenticator:
+    def __init__(self, resolver: KeyResolver, *, required: bool) -> None:
+        self._resolver = resolver
+        self.required = required
+
+    async def principal(
+        self, presented: str | None, scope: Scope, *, address: str, always: bool = False
+    ) -> Principal:
+        """The caller, or UnauthorizedError / ForbiddenError. A key that is sent is always
+        checked; without one, only routes that need no key (`always` off and auth not
+        required) let the caller through, anonymously."""
+        if presented is None:
+            if always or self.required:
+                raise UnauthorizedError(f"this route needs an API key with the {scope} scope")
+            return Principal(identity=f"ip:{address}", key=None)
+        record = await self._resolver.resolve(presented)
+        if record is None:
+            raise UnauthorizedError("the API key is unknown or revoked")
+        if scope not in record.scopes:
+            raise ForbiddenError(f"this API key lacks the {scope} scope")
+        return Principal(identity=f"key:{record.key_id}", key=record)
+
+
+def _encode(record: KeyRecord | None) -> bytes:
+    if record is None:
+        return _NO_KEY
+    return json.dumps(
+        {
+            "key_id": record.key_id,
+            "name": record.name,
+            "scopes": sorted(record.scopes),
+            "secret_hash": record.secret_hash,
+            "requests_per_minute": record.requests_per_minute,
+            "frames_per_minute": record.frames_per_minute,
+        }
+    ).encode()
+
+
+def _decode(value: bytes) -> KeyRecord | None:
+    if value == _NO_KEY:
+        return None
+    data = json.loads(value)
+    return KeyRecord(
+        key_id=data["key_id"],
+        name=data["name"],
+        scopes=frozenset(Scope(s) for s in data["scopes"]),
+        secret_hash=data["secret_hash"],
+        requests_per_minute=data["requests_per_minute"],
+        frames_per_minute=data["frames_per_minute"],
+    )

@@ -1,0 +1,130 @@
+"""Token buckets per caller and budget: in Redis (one atomic script, shared by every ingress
+replica) or in process (the embedded default), behind one `RateLimiter` interface."""
+
+import math
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+from serve_app.access.backend import REDIS_ERRORS, OutageLog
+
+
+class BudgetName(StrEnum):
+    REQUESTS = "rest"
+    FRAMES = "frames"
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: BudgetName
+    capacity: int  # the burst: what a full bucket holds
+    per_minute: int  # refill rate
+
+    @property
+    def refill_per_s(self) -> float:
+        return self.per_minute / 60.0
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_s: int  # until the bucket is full again
+    retry_after_s: int  # until the next token (0 when allowed)
+    enforced: bool = True  # False: Redis did not answer, the figures are unknown
+
+    @classmethod
+    def of(cls, allowed: bool, tokens: float, budget: Budget) -> "Decision":
+        rate = budget.refill_per_s
+        return cls(
+            allowed=allowed,
+            limit=budget.capacity,
+            remaining=max(0, math.floor(tokens)),
+            reset_s=math.ceil(max(0.0, budget.capacity - tokens) / rate),
+            retry_after_s=0 if allowed else max(1, math.ceil((1.0 - tokens) / rate)),
+        )
+
+
+class RateLimiter(Protocol):
+    async def acquire(self, identity: str, budget: Budget) -> Decision:
+        """Take one token from `identity`'s bucket of this budget, if there is one."""
+        ...
+
+
+class MemoryRateLimiter:
+    """One replica's buckets (the embedded default): exact within this process."""
+
+    MAX_BUCKETS = 10_000
+
+    def __init__(self) -> None:
+        self._buckets: dict[tuple[str, BudgetName], tuple[float, float]] = {}
+
+    async def acquire(self, identity: str, budget: Budget) -> Decision:
+        now = time.monotonic()
+        if len(self._buckets) >= self.MAX_BUCKETS:
+            self._buckets.clear()  # callers get full buckets again: generous, and bounded
+        tokens, then = self._buckets.get((identity, budget.name), (budget.capacity, now))
+        tokens = min(budget.capacity, tokens + (now - then) * budget.refill_per_s)
+        allowed = tokens >= 1.0
+        if allowed:
+            tokens -= 1.0
+        self._buckets[(identity, budget.name)] = (tokens, now)
+        return Decision.of(allowed, tokens, budget)
+
+
+# Atomic per bucket: refill by the time elapsed on Redis's own clock (the same for every
+# replica), take a token if there is one. Tokens go back as a string: Lua numbers would be
+# truncated to integers in the reply.
+_TOKEN_BUCKET = """
+local capacity = tonumber(ARGV[1])
+local rate = tonumber(ARGV[2])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
+local tokens = tonumber(state[1]) or capacity
+local at = tonumber(state[2]) or now
+tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
+local allowed = 0
+if tokens >= 1 then
+  tokens = tokens - 1
+  allowed = 1
+end
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('PEXPIRE', KEYS[1], math.ceil((capacity / rate) * 1000) + 1000)
+return {allowed, tostring(tokens)}
+"""
+
+
+class RedisRateLimiter:
+    """Buckets shared by every ingress replica. When Redis cannot answer, the caller is let
+    through (`fail_open`) or refused, never failed with a 500."""
+
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        *,
+        fail_open: bool,
+        outages: OutageLog,
+    ) -> None:
+        self._script = client.register_script(_TOKEN_BUCKET)
+        self._prefix = prefix
+        self._fail_open = fail_open
+        self._outages = outages
+
+    async def acquire(self, identity: str, budget: Budget) -> Decision:
+        key = f"{self._prefix}ratelimit:{budget.name}:{identity}"
+        try:
+            allowed, tokens = await self._script(
+                keys=[key], args=[budget.capacity, budget.refill_per_s]
+            )
+        except REDIS_ERRORS as error:
+            consequence = "letting requests through" if self._fail_open else "refusing requests"
+            self._outages.failed("rate_limiter", error, consequence)
+            retry_after_s = 0 if self._fail_open else 1
+            return Decision(self._fail_open, budget.capacity, 0, 1, retry_after_s, enforced=False)
+        return Decision.of(bool(allowed), float(tokens), budget)

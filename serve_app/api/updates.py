@@ -1,0 +1,62 @@
+"""WS /v1/inventory/updates: what any replica records, pushed to every subscriber."""
+
+import contextlib
+from collections.abc import AsyncIterator
+
+import anyio
+from fastapi import APIRouter, WebSocket
+
+from serve_app.access.backend import REDIS_ERRORS
+from serve_app.access.keys import Scope
+from serve_app.access.updates import Update
+from serve_app.api.access import authenticate
+from serve_app.api.context import get_context
+from serve_app.api.errors import ws_close_code
+from serve_app.errors import ServiceError, UpdatesUnavailableError
+from serve_app.schemas import StreamErrorMessage
+
+router = APIRouter(prefix="/v1", tags=["inventory"])
+
+
+@router.websocket("/inventory/updates")
+async def inventory_updates(websocket: WebSocket) -> None:
+    context = get_context(websocket)
+    await websocket.accept()
+    try:
+        await authenticate(websocket, context, Scope.READ)
+        async with context.access.updates.subscribe() as updates:
+            await websocket.send_json({"type": "subscribed"})
+            await _forward_until_disconnect(websocket, updates)
+    except REDIS_ERRORS as error:  # subscribing failed
+        await _close(websocket, UpdatesUnavailableError(f"live updates are unavailable: {error}"))
+    except ServiceError as error:
+        await _close(websocket, error)
+
+
+async def _forward_until_disconnect(websocket: WebSocket, updates: AsyncIterator[Update]) -> None:
+    lost: Exception | None = None
+    # anyio, not asyncio tasks: Starlette cancels a handler through anyio cancel scopes.
+    async with anyio.create_task_group() as group:
+
+        async def forward() -> None:
+            nonlocal lost
+            try:
+                async for update in updates:
+                    await websocket.send_json(update)
+            except REDIS_ERRORS as error:
+                lost = error
+            group.cancel_scope.cancel()
+
+        group.start_soon(forward)
+        while (await websocket.receive())["type"] != "websocket.disconnect":
+            pass  # subscribers have nothing to say
+        group.cancel_scope.cancel()
+    if lost is not None:
+        raise UpdatesUnavailableError(f"live updates are unavailable: {lost}")
+
+
+async def _close(websocket: WebSocket, error: ServiceError) -> None:
+    with contextlib.suppress(RuntimeError):  # the client may be gone already
+        message = StreamErrorMessage(frame=None, code=error.code, message=error.message)
+        await websocket.send_json(message.model_dump())
+        await websocket.close(code=ws_close_code(error), reason=error.code)

@@ -1,0 +1,84 @@
+"""Access-control tests: the real FastAPI app and in-process pipeline, with the machine's Redis
+at 127.0.0.1:6379 (database 13, a key prefix per test, deleted afterwards).
+
+Without Redis these tests skip, which CI (MEDINV_REQUIRE_SERVICES=1) counts as failures.
+"""
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis
+
+from serve_app.access.controls import AccessControls
+from serve_app.api.app import create_api
+from serve_app.app_args import IngressArgs
+from serve_app.inventory.recorder import InventoryRecorder
+from serve_app.local_pipeline import LocalPipeline
+from serve_app.settings import Settings
+
+REDIS_URL = os.environ.get("MEDINV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+
+ApiFactory = Callable[..., TestClient]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except Exception as error:  # any failure to reach the server
+        pytest.skip(f"Redis at {REDIS_URL} is not usable: {error}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    """A key prefix of this test's own; its keys are deleted afterwards."""
+    prefix = f"medinv-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, sqlite_url: str, redis_url: str, redis_prefix: str) -> Settings:
+    """Auth on, Redis on: what every Kubernetes overlay runs. Tests change fields with
+    `settings.model_copy(update=...)`."""
+    return Settings(
+        data_dir=tmp_path,
+        database_url=sqlite_url,
+        redis_url=redis_url,
+        redis_key_prefix=redis_prefix,
+        auth_required=True,
+    )
+
+
+@pytest.fixture
+def make_client(pipeline: LocalPipeline) -> Iterator[ApiFactory]:
+    """`make_client(settings)` → a started TestClient of an app built from those settings."""
+    opened: list[TestClient] = []
+
+    def make(settings: Settings, pipeline_: LocalPipeline | None = None) -> TestClient:
+        chosen = pipeline_ or pipeline
+        inventory = InventoryRecorder.open(settings)
+        access = AccessControls.open(settings, inventory.database, chosen)
+        api = create_api(chosen, inventory, IngressArgs(), access, behind_serve_proxy=False)
+        client = TestClient(api)
+        client.__enter__()
+        opened.append(client)
+        return client
+
+    yield make
+    for client in opened:
+        client.__exit__(None, None, None)
