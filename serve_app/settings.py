@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     # Identical image + model version + parameters within this many seconds: the cached
     # result. 0 turns the cache off.
     result_cache_ttl_s: float = Field(default=60.0, ge=0)
+    # A stream's state (frame number, location, smoothing window) is kept this long after its
+    # last frame: a client reconnecting with `?session_id=` within it continues the stream.
+    stream_session_ttl_s: float = Field(default=300.0, gt=0)
 
     @property
     def resolved_database_url(self) -> str:

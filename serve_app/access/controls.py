@@ -17,6 +17,7 @@ from serve_app.access.ratelimit import (
     RedisRateLimiter,
 )
 from serve_app.access.result_cache import CachedDetections
+from serve_app.access.stream_sessions import StreamSessions
 from serve_app.access.updates import MemoryBus, RedisBus, UpdateBus
 from serve_app.inventory.database import Database
 from serve_app.metrics import AccessMetrics
@@ -33,6 +34,7 @@ class AccessControls:
     detections: CachedDetections
     metrics: AccessMetrics
     updates: UpdateBus
+    sessions: StreamSessions
     redis: Redis | None
     _budgets: dict[BudgetName, Budget]
 
@@ -46,17 +48,19 @@ class AccessControls:
         limiter: RateLimiter
         keys: ValueStore
         results: ValueStore
+        streams: ValueStore
         updates: UpdateBus
         if redis is None:
             limiter = MemoryRateLimiter()
             keys, results = MemoryStore(MEMORY_CACHE_ENTRIES), MemoryStore(MEMORY_CACHE_ENTRIES)
+            streams = MemoryStore(MEMORY_CACHE_ENTRIES)
             updates = MemoryBus()
         else:
             prefix = settings.redis_key_prefix
             limiter = RedisRateLimiter(
                 redis, prefix, fail_open=settings.rate_limit_fail_open, outages=outages
             )
-            keys = results = RedisStore(redis, prefix)
+            keys = results = streams = RedisStore(redis, prefix)
             updates = RedisBus(redis, prefix, outages)
         resolver = KeyResolver(database, keys, settings.auth_cache_ttl_s, outages)
         budgets = {
@@ -79,6 +83,7 @@ class AccessControls:
             ),
             metrics=metrics,
             updates=updates,
+            sessions=StreamSessions(streams, settings.stream_session_ttl_s, outages),
             redis=redis,
             _budgets=budgets,
         )

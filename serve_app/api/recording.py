@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Query
 
+from serve_app.access.stream_sessions import StreamState
 from serve_app.api.context import ApiContext
 from serve_app.errors import StoreUnavailableError
 from serve_app.inventory import queries
@@ -71,27 +72,39 @@ async def _publish_below_par(context: ApiContext, location_id: int) -> None:
 
 
 class StreamRecorder:
-    """Records a stream's smoothed counts at its location, at most once per interval."""
+    """Records a stream's smoothed counts at its location, at most once per interval.
 
-    def __init__(self, context: ApiContext, location_id: int, stream_id: str) -> None:
+    Record ids are `<session id>:<n>`: a resumed session continues the numbering, so a record
+    is never written twice whichever replica the stream is on.
+    """
+
+    def __init__(self, context: ApiContext, state: StreamState) -> None:
+        assert state.location_id is not None
         stream_args = context.args.stream
         self._context = context
-        self._location_id = location_id
-        self._stream_id = stream_id
-        self._records = 0
+        self._state = state
+        self._location_id = state.location_id
         self._smoother = CountSmoother(
-            stream_args.record_window_frames, stream_args.record_interval_s, time.monotonic()
+            stream_args.record_window_frames,
+            stream_args.record_interval_s,
+            state.last_recorded_at if state.last_recorded_at is not None else time.time(),
+            state.window,
         )
 
+    def update(self, state: StreamState) -> None:
+        """Copy what a resumed stream needs (window, last record time) into `state`."""
+        state.window = self._smoother.window
+        state.last_recorded_at = self._smoother.last_recorded_at
+
     async def observe(self, frame: Frame, result: DetectionResult) -> RecordOutcome | None:
-        counts = self._smoother.observe(result.counts, time.monotonic())
+        counts = self._smoother.observe(result.counts, time.time())
         if counts is None:
             return None
-        self._records += 1
+        self._state.records += 1
         return await record_counts(
             self._context,
             location_id=self._location_id,
-            request_id=f"{self._stream_id}:{self._records}",
+            request_id=f"{self._state.session_id}:{self._state.records}",
             image=frame.data,
             result=result,
             latency_ms=elapsed_ms(frame.received_at),

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
+from serve_app.access.stream_sessions import SESSION_ID, StreamState, new_session_id
 from serve_app.api.access import authenticate, refused
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
 from serve_app.api.recording import StreamRecorder
-from serve_app.api.request_id import request_id_of
 from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
 from serve_app.payloads import DetectParams
 from serve_app.schemas import (
@@ -32,27 +32,44 @@ router = APIRouter(prefix="/v1", tags=["stream"])
 logger = logging.getLogger("ray.serve")
 
 
+SESSION_HEADER = "X-Stream-Session"
+RESUMED_HEADER = "X-Stream-Resumed"
+
+
 class StreamQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1, le=1000)
     location: int | None = Field(default=None, ge=1)
+    session_id: str | None = Field(default=None, pattern=SESSION_ID.pattern)
 
 
 @router.websocket("/stream")
 async def stream(websocket: WebSocket) -> None:
     context = get_context(websocket)
-    await websocket.accept()
+    # The session id goes back in the handshake; a client may also choose it (32 hex digits)
+    # on its first connection, which is how a browser, blind to those headers, learns it.
+    asked = websocket.query_params.get("session_id", "")
+    session_id = asked if SESSION_ID.match(asked) else new_session_id()
+    saved = await context.access.sessions.load(session_id) if asked == session_id else None
+    await websocket.accept(
+        headers=[
+            (SESSION_HEADER.lower().encode(), session_id.encode()),
+            (RESUMED_HEADER.lower().encode(), b"true" if saved else b"false"),
+        ]
+    )
     try:
         with context.streams.hold():
-            await _serve_stream(websocket, context)
+            await _serve_stream(websocket, context, session_id, saved)
     except ServiceError as error:
         await _send_error(websocket, None, error)
         await websocket.close(code=ws_close_code(error), reason=error.code)
 
 
-async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
+async def _serve_stream(
+    websocket: WebSocket, context: ApiContext, session_id: str, saved: StreamState | None
+) -> None:
     principal = await authenticate(websocket, context, Scope.DETECT)
     opening = await context.access.spend(principal, BudgetName.REQUESTS)
     if not opening.allowed:
@@ -61,18 +78,42 @@ async def _serve_stream(websocket: WebSocket, context: ApiContext) -> None:
         query = StreamQuery.model_validate(dict(websocket.query_params))
     except ValidationError as exc:
         raise InvalidParameterError(_describe(exc)) from None
+    state = _session_state(session_id, principal, query, saved, set(websocket.query_params))
     recorder = None
-    if query.location is not None:
-        await context.inventory.require_location(query.location)
-        recorder = StreamRecorder(context, query.location, request_id_of(websocket))
-    session = _StreamSession(
-        websocket,
-        context,
-        principal,
-        DetectParams(query.min_score, query.max_detections),
-        recorder,
-    )
-    await session.run()
+    if state.location_id is not None:
+        await context.inventory.require_location(state.location_id)
+        recorder = StreamRecorder(context, state)
+    await context.access.sessions.save(state)
+    await _StreamSession(websocket, context, principal, state, recorder).run()
+
+
+def _session_state(
+    session_id: str,
+    principal: Principal,
+    query: StreamQuery,
+    saved: StreamState | None,
+    given: set[str],
+) -> StreamState:
+    """A new session from the query, or the saved one with what the query names changed."""
+    if saved is None:
+        return StreamState(
+            session_id=session_id,
+            owner=principal.identity,
+            location_id=query.location,
+            min_score=query.min_score,
+            max_detections=query.max_detections,
+        )
+    if saved.owner != principal.identity:
+        raise InvalidParameterError("session_id belongs to another client")
+    if query.location is not None and query.location != saved.location_id:
+        raise InvalidParameterError(
+            f"session {session_id} records at location {saved.location_id}, not {query.location}"
+        )
+    if "min_score" in given:
+        saved.min_score = query.min_score
+    if "max_detections" in given:
+        saved.max_detections = query.max_detections
+    return saved
 
 
 class _StreamSession:
@@ -81,13 +122,14 @@ class _StreamSession:
         websocket: WebSocket,
         context: ApiContext,
         principal: Principal,
-        params: DetectParams,
+        state: StreamState,
         recorder: StreamRecorder | None,
     ) -> None:
         self._websocket = websocket
         self._context = context
         self._principal = principal
-        self._params = params
+        self._state = state
+        self._params = DetectParams(state.min_score, state.max_detections)
         self._recorder = recorder
         self._send_lock = asyncio.Lock()
         stream_args = context.args.stream
@@ -109,7 +151,7 @@ class _StreamSession:
             await asyncio.gather(sender, *outstanding, return_exceptions=True)
 
     async def _receive_until_disconnect(self) -> None:
-        frame_number = 0
+        frame_number = self._state.next_frame
         max_bytes = self._context.args.limits.max_body_bytes
         while True:
             message = await self._websocket.receive()
@@ -131,6 +173,7 @@ class _StreamSession:
                     if self._scheduler.dropped > dropped_before:
                         self._context.metrics.frames("dropped")
                 frame_number += 1
+                self._state.next_frame = frame_number
             elif message.get("text") is not None:
                 await self._handle_text(message["text"])
 
@@ -155,6 +198,8 @@ class _StreamSession:
             min_score=config.min_score if config.min_score is not None else self._params.min_score,
             max_detections=config.max_detections or self._params.max_detections,
         )
+        self._state.min_score = self._params.min_score
+        self._state.max_detections = self._params.max_detections
 
     async def _process(self, frame: Frame) -> Message:
         metrics = self._context.metrics
@@ -169,6 +214,7 @@ class _StreamSession:
             metrics.frames("error")
             return _error_message(frame.number, ServiceError("an internal error occurred"))
         metrics.frames("answered")
+        await self._save_state()
         if cache != "hit":
             metrics.observe_result(result)
         return StreamResultMessage(
@@ -181,6 +227,11 @@ class _StreamSession:
             dropped=0,
             recorded=recorded,
         ).model_dump()
+
+    async def _save_state(self) -> None:
+        if self._recorder is not None:
+            self._recorder.update(self._state)
+        await self._context.access.sessions.save(self._state)
 
     async def _send_results(self) -> None:
         while True:

@@ -7,10 +7,26 @@ from statistics import median_low
 
 
 class CountSmoother:
-    def __init__(self, window_frames: int, interval_s: float, started_at: float) -> None:
-        self._window: deque[dict[str, int]] = deque(maxlen=window_frames)
+    def __init__(
+        self,
+        window_frames: int,
+        interval_s: float,
+        started_at: float,
+        window: list[dict[str, int]] | None = None,
+    ) -> None:
+        """`started_at` and every `now` are wall-clock seconds (a resumed stream's state moves
+        between replicas); `window` restores the frames of a resumed stream."""
+        self._window: deque[dict[str, int]] = deque(window or [], maxlen=window_frames)
         self._interval_s = interval_s
         self._last_recorded_at = started_at
+
+    @property
+    def window(self) -> list[dict[str, int]]:
+        return list(self._window)
+
+    @property
+    def last_recorded_at(self) -> float:
+        return self._last_recorded_at
 
     def observe(self, counts: dict[str, int], now: float) -> dict[str, int] | None:
         """Add a frame's counts; return the smoothed counts when a record is due."""

@@ -69,11 +69,15 @@ def make_client(pipeline: LocalPipeline) -> Iterator[ApiFactory]:
     """`make_client(settings)` → a started TestClient of an app built from those settings."""
     opened: list[TestClient] = []
 
-    def make(settings: Settings, pipeline_: LocalPipeline | None = None) -> TestClient:
+    def make(
+        settings: Settings,
+        pipeline_: LocalPipeline | None = None,
+        args: IngressArgs | None = None,
+    ) -> TestClient:
         chosen = pipeline_ or pipeline
         inventory = InventoryRecorder.open(settings)
         access = AccessControls.open(settings, inventory.database, chosen)
-        api = create_api(chosen, inventory, IngressArgs(), access, behind_serve_proxy=False)
+        api = create_api(chosen, inventory, args or IngressArgs(), access, behind_serve_proxy=False)
         client = TestClient(api)
         client.__enter__()
         opened.append(client)
