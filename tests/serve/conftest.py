@@ -5,8 +5,10 @@ suite never attaches to a cluster someone else is running; it is stopped by PID 
 If it cannot start, every Serve test errors: nothing is skipped.
 """
 
+import os
 import tempfile
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +16,8 @@ from typing import Any
 
 import pytest
 import yaml
+from redis import Redis
+from redis.exceptions import RedisError
 
 from serve_app.inventory.migrate import upgrade
 from serve_app.local_cluster import (
@@ -25,6 +29,7 @@ from serve_app.local_cluster import (
 )
 from tests.keys import bearer, create_api_key
 
+REDIS_URL = os.environ.get("MEDINV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SERVE_CONFIG = Path(__file__).parents[2] / "configs" / "serve_config.yaml"
 APP_NAME = "medinv"
 
@@ -36,6 +41,7 @@ class ServeService:
     config: dict[str, Any]
     admin: dict[str, str]  # headers with a key of every scope (admin routes need one)
     database_url: str  # the replicas' inventory database, where more keys can be made
+    redis_url: str | None  # the Redis the replicas share; None if it was unreachable
 
     @property
     def ws_url(self) -> str:
@@ -71,6 +77,11 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
     upgrade(database_url)
     admin = bearer(create_api_key(database_url, name="serve tests"))
     store_env = {"MEDINV_DATA_DIR": str(run_dir / "data"), "MEDINV_DATABASE_URL": database_url}
+    # The replicas share Redis as in Kubernetes (keys under a prefix of this session's own).
+    redis_url = _usable_redis()
+    redis_prefix = f"medinv-serve-test-{uuid.uuid4().hex[:12]}:"
+    if redis_url is not None:
+        store_env |= {"MEDINV_REDIS_URL": redis_url, "MEDINV_REDIS_KEY_PREFIX": redis_prefix}
     cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root), **store_env})
     try:
         cluster.deploy(config)  # the real `serve deploy` CLI against the dashboard
@@ -82,6 +93,31 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
             config=config,
             admin=admin,
             database_url=database_url,
+            redis_url=redis_url,
         )
     finally:
         cluster.stop()
+        if redis_url is not None:
+            _delete_keys(redis_url, redis_prefix)
+
+
+def _usable_redis() -> str | None:
+    """The test Redis, or None if it cannot be reached (the tests that need it then skip)."""
+    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except RedisError:
+        return None
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+def _delete_keys(redis_url: str, prefix: str) -> None:
+    client = Redis.from_url(redis_url)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -1,7 +1,9 @@
 """WS /v1/stream through Serve's proxy with a real `websockets` client."""
 
 import asyncio
+import copy
 import json
+import time
 from typing import Any
 
 import pytest
@@ -99,3 +101,51 @@ async def test_streams_beyond_the_cap_are_closed_with_1013(serve_service: ServeS
     async with websockets.connect(f"{serve_service.ws_url}/v1/stream") as again:
         await again.send(FRAME)
         assert (await _receive(again))["type"] == "result"
+
+
+async def test_a_stream_resumes_after_its_ingress_replica_restarts(
+    serve_service: ServeService,
+) -> None:
+    if serve_service.redis_url is None:
+        pytest.skip("no Redis for the replicas to share stream sessions through")
+    url = f"{serve_service.ws_url}/v1/stream"
+    async with websockets.connect(url, max_size=None) as socket:
+        session_id = socket.response.headers["X-Stream-Session"]
+        before = [await _result_of(socket, shelf_jpeg(320, 240)) for _ in range(2)]
+    replica_before = serve_service.replica_ids()["Ingress"]
+    config = copy.deepcopy(serve_service.config)
+    ingress = next(d for d in config["applications"][0]["deployments"] if d["name"] == "Ingress")
+    ingress["ray_actor_options"]["num_cpus"] = 0.2  # a resource change: a new replica
+    serve_service.cluster.deploy(config)
+    try:
+        await _wait_for_new_replica(serve_service, replica_before)
+        async with websockets.connect(f"{url}?session_id={session_id}", max_size=None) as socket:
+            resumed = socket.response.headers["X-Stream-Resumed"]
+            after = [await _result_of(socket, shelf_jpeg(320, 240)) for _ in range(2)]
+    finally:
+        replaced = serve_service.replica_ids()["Ingress"]
+        serve_service.cluster.deploy(serve_service.config)
+        await _wait_for_new_replica(serve_service, replaced)
+
+    assert resumed == "true"
+    assert [m["frame"] for m in before + after] == [0, 1, 2, 3]
+
+
+async def _result_of(socket: ClientConnection, frame: bytes) -> dict[str, Any]:
+    await socket.send(frame)
+    message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 60))
+    assert message["type"] == "result", message
+    return message
+
+
+async def _wait_for_new_replica(service: ServeService, old: set[str]) -> None:
+    """Until the Ingress runs one replica, not one of `old`, and the app answers again."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        details = service.application().get("deployments", {}).get("Ingress", {})
+        replicas = details.get("replicas", [])
+        ids = {r["replica_id"] for r in replicas if r["state"] == "RUNNING"}
+        if len(replicas) == 1 and ids and not ids & old:
+            return
+        await asyncio.sleep(1)
+    raise AssertionError("the Ingress replica was not replaced")
