@@ -19,8 +19,8 @@ from serve_app.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from serve_app.payloads import ImageView, InputSpec, PreprocessedImage
-from serve_app.tiling import Window, plan_windows
+from serve_app.payloads import ImageView, InputSpec, PreprocessedImage, Window
+from serve_app.tiling import plan_windows
 
 SUPPORTED_MEDIA_TYPES: dict[str, str] = {
     "image/jpeg": "JPEG",
@@ -120,16 +120,7 @@ def _view(
     resized = rgb.resize(
         (target_w, target_h), Image.Resampling.BILINEAR, box=crop_box, reducing_gap=3.0
     )
-    return ImageView(
-        pixels=np.asarray(resized, dtype=np.uint8),
-        offset_x=window.x,
-        offset_y=window.y,
-        scale_x=window.width / target_w,
-        scale_y=window.height / target_h,
-        window_width=window.width,
-        window_height=window.height,
-        inner_edges=window.inner_edges,
-    )
+    return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window)
 
 
 def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Image:

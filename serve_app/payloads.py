@@ -24,17 +24,33 @@ class InputSpec:
 
 
 @dataclass(frozen=True)
+class Window:
+    """A rectangle of an image in its original pixels: the whole image, or one tile."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    # Which sides border another window (left, top, right, bottom): boxes touching those
+    # sides are truncated views of items that a neighbour sees whole.
+    inner_edges: tuple[bool, bool, bool, bool]
+
+
+@dataclass(frozen=True)
 class ImageView:
-    """One model input cut from an image: the whole image, or one tile of it."""
+    """One model input cut from an image: `window`, resized to the model's input size."""
 
     pixels: npt.NDArray[np.uint8]  # H x W x 3 RGB at the model's input size
-    offset_x: int  # the window's top-left corner in original pixels
-    offset_y: int
-    scale_x: float  # original pixels per model-input pixel
-    scale_y: float
-    window_width: int
-    window_height: int
-    inner_edges: tuple[bool, bool, bool, bool]  # left, top, right, bottom border another view
+    window: Window
+
+    @property
+    def scale_x(self) -> float:
+        """Original pixels per model-input pixel."""
+        return self.window.width / int(self.pixels.shape[1])
+
+    @property
+    def scale_y(self) -> float:
+        return self.window.height / int(self.pixels.shape[0])
 
 
 @dataclass(frozen=True)

@@ -11,10 +11,9 @@ from serve_app.payloads import (
     Detection,
     DetectionResult,
     DetectParams,
-    ImageView,
     PreprocessedImage,
 )
-from serve_app.tiling import Window, drop_truncated, nms_per_class
+from serve_app.tiling import drop_truncated, nms_per_class
 
 
 @dataclass(frozen=True)
@@ -32,8 +31,8 @@ def merge_views(raws: list[RawDetections], image: PreprocessedImage) -> RawDetec
     for raw, view in zip(raws, image.views, strict=True):
         scale = np.array([view.scale_x, view.scale_y, view.scale_x, view.scale_y])
         in_window = raw.boxes.astype(np.float64) * scale
-        keep = drop_truncated(in_window, _window_of(view))
-        offset = np.array([view.offset_x, view.offset_y, view.offset_x, view.offset_y])
+        keep = drop_truncated(in_window, view.window)
+        offset = np.array([view.window.x, view.window.y, view.window.x, view.window.y])
         boxes.append(in_window[keep] + offset)
         scores.append(raw.scores[keep])
         class_ids.append(raw.class_ids[keep])
@@ -46,12 +45,6 @@ def merge_views(raws: list[RawDetections], image: PreprocessedImage) -> RawDetec
         return merged
     best = nms_per_class(merged.boxes.astype(np.float64), merged.scores, merged.class_ids)
     return RawDetections(merged.boxes[best], merged.scores[best], merged.class_ids[best])
-
-
-def _window_of(view: ImageView) -> Window:
-    return Window(
-        view.offset_x, view.offset_y, view.window_width, view.window_height, view.inner_edges
-    )
 
 
 def to_detections(

@@ -8,26 +8,14 @@ Pure NumPy: the preprocessor plans, the detector merges.
 """
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
-from serve_app.payloads import Tiling
+from serve_app.payloads import Tiling, Window
 
 _EDGE_TOLERANCE_PX = 2.0
 _MERGE_IOU = 0.5
-
-
-@dataclass(frozen=True)
-class Window:
-    x: int
-    y: int
-    width: int
-    height: int
-    # Which sides border another window (left, top, right, bottom): boxes touching those
-    # sides are truncated views of items that a neighbour sees whole.
-    inner_edges: tuple[bool, bool, bool, bool]
 
 
 def plan_windows(width: int, height: int, tiling: Tiling | None) -> list[Window]:

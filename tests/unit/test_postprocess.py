@@ -5,7 +5,14 @@ import pytest
 
 from serve_app import postprocess
 from serve_app.model_manifest import ModelManifest
-from serve_app.payloads import Detection, DetectParams, ImageView, ModelRef, PreprocessedImage
+from serve_app.payloads import (
+    Detection,
+    DetectParams,
+    ImageView,
+    ModelRef,
+    PreprocessedImage,
+    Window,
+)
 from serve_app.postprocess import RawDetections, build_result, count_labels, merge_views
 
 LABELS = ["syringe", "glove_box", "face_mask", "vial"]
@@ -18,13 +25,7 @@ def image(
     (original_w, original_h), (target_w, target_h) = original, target
     view = ImageView(
         pixels=np.zeros((target_h, target_w, 3), dtype=np.uint8),
-        offset_x=0,
-        offset_y=0,
-        scale_x=original_w / target_w,
-        scale_y=original_h / target_h,
-        window_width=original_w,
-        window_height=original_h,
-        inner_edges=(False, False, False, False),
+        window=Window(0, 0, original_w, original_h, (False, False, False, False)),
     )
     return PreprocessedImage(
         views=[view], original_width=original_w, original_height=original_h, preprocess_ms=3.5

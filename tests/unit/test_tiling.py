@@ -69,17 +69,17 @@ def test_merge_maps_tiles_to_the_image_drops_cut_boxes_and_duplicates() -> None:
     for view in prepared.views:
         x1, y1, x2, y2 = item
         local = [
-            (x1 - view.offset_x) / view.scale_x,
-            (y1 - view.offset_y) / view.scale_y,
-            (x2 - view.offset_x) / view.scale_x,
-            (y2 - view.offset_y) / view.scale_y,
+            (x1 - view.window.x) / view.scale_x,
+            (y1 - view.window.y) / view.scale_y,
+            (x2 - view.window.x) / view.scale_x,
+            (y2 - view.window.y) / view.scale_y,
         ]
         inside = local[0] >= 0 and local[2] <= 320 and local[1] >= 0 and local[3] <= 320
         # A tile sees the item whole, or (a neighbour) cut at its inner edge.
         clipped = [min(max(v, 0.0), 320.0) for v in local]
         raws.append(
             raw([clipped], [0.9 if inside else 0.95], [2])
-            if view.offset_y == 0
+            if view.window.y == 0
             else raw([], [], [])
         )
 
