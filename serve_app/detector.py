@@ -14,7 +14,7 @@ from ray import serve
 
 from serve_app.app_args import DetectorArgs, DetectorUserConfig
 from serve_app.errors import ModelLoadError, ModelNotFoundError, NotReadyError
-from serve_app.inference import DetectorModel, pick_device
+from serve_app.inference import MAX_PINNED_MODELS, DetectorModel, pick_device
 from serve_app.metrics import DetectorMetrics
 from serve_app.model_manifest import list_manifests, model_dir
 from serve_app.payloads import (
@@ -29,11 +29,6 @@ from serve_app.postprocess import RawDetections, build_result
 from serve_app.settings import get_settings
 
 logger = logging.getLogger("ray.serve")
-
-
-# Versions a request may pin with `?model=` that one replica keeps loaded (LRU), besides the
-# active model. Serve routes such requests to replicas that have the version already.
-MAX_PINNED_MODELS = 2
 
 
 @dataclass(frozen=True)

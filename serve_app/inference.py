@@ -11,6 +11,10 @@ from serve_app.model_loader import load_model
 from serve_app.payloads import InputSpec
 from serve_app.postprocess import RawDetections
 
+# Versions a request may pin with `?model=` that one replica (or the local pipeline) keeps
+# loaded besides the active model; the least recently used is evicted.
+MAX_PINNED_MODELS = 2
+
 
 def pick_device() -> torch.device:
     # Inside a Ray replica without a GPU, CUDA_VISIBLE_DEVICES may be set to "": ask torch.

@@ -6,6 +6,7 @@ functions the Serve deployments run.
 
 import asyncio
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import torch
 
 from serve_app.errors import ModelNotFoundError
 from serve_app.imaging import ImageLimits, preprocess_image
-from serve_app.inference import DetectorModel
+from serve_app.inference import MAX_PINNED_MODELS, DetectorModel
 from serve_app.model_manifest import list_manifests, model_dir
 from serve_app.payloads import BatchingInfo, DetectionResult, DetectParams, ModelRef, ModelsInfo
 from serve_app.postprocess import build_result
@@ -35,6 +36,8 @@ class LocalPipeline:
         self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-pipeline")
         self._pool.submit(self._model.warm_up).result()
+        # Pinned versions stay loaded, least recently used evicted, as on a Detector replica.
+        self._pinned: OrderedDict[ModelRef, DetectorModel] = OrderedDict()
 
     async def detect(
         self, data: bytes, params: DetectParams, model: ModelRef | None = None
@@ -42,8 +45,18 @@ class LocalPipeline:
         loop = asyncio.get_running_loop()
         chosen = self._model
         if model is not None and model != chosen.manifest.ref:
-            chosen = await loop.run_in_executor(self._pool, self._load, model)
+            chosen = await self._pinned_model(model)
         return await loop.run_in_executor(self._pool, self.detect_sync, data, params, chosen)
+
+    async def _pinned_model(self, ref: ModelRef) -> DetectorModel:
+        if ref in self._pinned:
+            self._pinned.move_to_end(ref)
+            return self._pinned[ref]
+        loaded = await asyncio.get_running_loop().run_in_executor(self._pool, self._load, ref)
+        self._pinned[ref] = loaded
+        if len(self._pinned) > MAX_PINNED_MODELS:
+            self._pinned.popitem(last=False)
+        return loaded
 
     def detect_sync(
         self, data: bytes, params: DetectParams, model: DetectorModel | None = None

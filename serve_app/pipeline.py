@@ -64,21 +64,17 @@ class ServePipeline:
         self, data: bytes, params: DetectParams, model: ModelRef | None = None
     ) -> DetectionResult:
         if model is None:
-            active = self._active or (await self.models()).active
-            preprocessed = self._preprocessor.process.remote(data, active.input)
-            result: DetectionResult = await self._call(
-                self._detector.detect.remote(preprocessed, params)
-            )
-            if result.model != active.ref:
-                self._active = None  # the model was swapped: learn its input spec again
-            return result
-        summary = await self._summary(model)
+            summary = self._active or (await self.models()).active
+            detector = self._detector
+        else:
+            summary = await self._summary(model)
+            # Serve routes it to a replica that has this version loaded, if one has.
+            detector = self._detector.options(multiplexed_model_id=str(model))
         preprocessed = self._preprocessor.process.remote(data, summary.input)
-        pinned = self._detector.options(multiplexed_model_id=str(model))
-        pinned_result: DetectionResult = await self._call(
-            pinned.detect.remote(preprocessed, params)
-        )
-        return pinned_result
+        result: DetectionResult = await self._call(detector.detect.remote(preprocessed, params))
+        if model is None and result.model != summary.ref:
+            self._active = None  # the model was swapped: learn its input spec again
+        return result
 
     async def activate(self, ref: ModelRef) -> ModelRef:
         info = await self.models()
