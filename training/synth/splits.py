@@ -1,5 +1,7 @@
 """The named kinds of generated image. Seeds, not names, keep training and test images apart."""
 
+from dataclasses import replace
+
 from training.synth.camera import CameraSpec
 from training.synth.scene import SceneSpec
 
@@ -57,19 +59,6 @@ HARD = SceneSpec(
 )
 
 # Training views of hard scenes at the scale the detector sees a tile of a hard frame.
-HARD_TILE = SceneSpec(
-    width=480,
-    height=480,
-    shelves=(2, 3),
-    item_size=HARD.item_size,
-    gap=HARD.gap,
-    front_row=HARD.front_row,
-    max_rotation=HARD.max_rotation,
-    lying=HARD.lying,
-    distractors=HARD.distractors,
-    clutter=(1, 3),
-    min_visible=HARD.min_visible,
-    camera=_HARD_CAMERA,
-)
+HARD_TILE = replace(HARD, width=480, height=480, shelves=(2, 3), clutter=(1, 3))
 
 SPLITS: dict[str, SceneSpec] = {"standard": STANDARD, "hard": HARD, "hard-tile": HARD_TILE}
