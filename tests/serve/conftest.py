@@ -5,10 +5,8 @@ suite never attaches to a cluster someone else is running; it is stopped by PID 
 If it cannot start, every Serve test errors: nothing is skipped.
 """
 
-import os
 import tempfile
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +14,6 @@ from typing import Any
 
 import pytest
 import yaml
-from redis import Redis
-from redis.exceptions import RedisError
 
 from serve_app.inventory.migrate import upgrade
 from serve_app.local_cluster import (
@@ -28,8 +24,8 @@ from serve_app.local_cluster import (
     with_http_port,
 )
 from tests.keys import bearer, create_api_key
+from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 
-REDIS_URL = os.environ.get("MEDINV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 SERVE_CONFIG = Path(__file__).parents[2] / "configs" / "serve_config.yaml"
 APP_NAME = "medinv"
 
@@ -78,8 +74,8 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
     admin = bearer(create_api_key(database_url, name="serve tests"))
     store_env = {"MEDINV_DATA_DIR": str(run_dir / "data"), "MEDINV_DATABASE_URL": database_url}
     # The replicas share Redis as in Kubernetes (keys under a prefix of this session's own).
-    redis_url = _usable_redis()
-    redis_prefix = f"medinv-serve-test-{uuid.uuid4().hex[:12]}:"
+    redis_url = REDIS_URL if redis_problem() is None else None
+    redis_prefix = new_prefix("serve-test")
     if redis_url is not None:
         store_env |= {"MEDINV_REDIS_URL": redis_url, "MEDINV_REDIS_KEY_PREFIX": redis_prefix}
     cluster.start(extra_env={"MEDINV_MODELS_ROOT": str(models_root), **store_env})
@@ -98,26 +94,4 @@ def serve_service(models_root: Path) -> Iterator[ServeService]:
     finally:
         cluster.stop()
         if redis_url is not None:
-            _delete_keys(redis_url, redis_prefix)
-
-
-def _usable_redis() -> str | None:
-    """The test Redis, or None if it cannot be reached (the tests that need it then skip)."""
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except RedisError:
-        return None
-    finally:
-        client.close()
-    return REDIS_URL
-
-
-def _delete_keys(redis_url: str, prefix: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+            delete_keys(redis_prefix)

@@ -4,14 +4,11 @@ at 127.0.0.1:6379 (database 13, a key prefix per test, deleted afterwards).
 Without Redis these tests skip, which CI (MEDINV_REQUIRE_SERVICES=1) counts as failures.
 """
 
-import os
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from redis import Redis
 
 from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
@@ -19,36 +16,25 @@ from serve_app.app_args import IngressArgs
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.local_pipeline import LocalPipeline
 from serve_app.settings import Settings
-
-REDIS_URL = os.environ.get("MEDINV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 
 ApiFactory = Callable[..., TestClient]
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    client = Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except Exception as error:  # any failure to reach the server
-        pytest.skip(f"Redis at {REDIS_URL} is not usable: {error}")
-    finally:
-        client.close()
+    problem = redis_problem()
+    if problem is not None:
+        pytest.skip(problem)
     return REDIS_URL
 
 
 @pytest.fixture
 def redis_prefix(redis_url: str) -> Iterator[str]:
     """A key prefix of this test's own; its keys are deleted afterwards."""
-    prefix = f"medinv-test-{uuid.uuid4().hex[:12]}:"
+    prefix = new_prefix("test")
     yield prefix
-    client = Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    delete_keys(prefix)
 
 
 @pytest.fixture
