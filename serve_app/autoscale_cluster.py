@@ -332,7 +332,10 @@ def launch(
     database_url = f"sqlite+aiosqlite:///{data_dir / 'inventory.db'}"
     upgrade(database_url)
     store_env = {"MEDINV_DATA_DIR": str(data_dir), "MEDINV_DATABASE_URL": database_url}
-    cluster.start(extra_env={**store_env, **(extra_env or {})})
+    # Load tests repeat the same few images: with the result cache on, the ingress would
+    # answer them itself and the detectors would never see the load that should scale them.
+    no_cache = {"MEDINV_RESULT_CACHE_TTL_S": "0"}
+    cluster.start(extra_env={**store_env, **no_cache, **(extra_env or {})})
     deployment = LocalDeployment(cluster, http_port, config)
     try:
         cluster.head.deploy(config)
