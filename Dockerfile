@@ -18,7 +18,7 @@ COPY --chown=ray:users pyproject.toml README.md ./
 COPY --chown=ray:users serve_app ./serve_app
 RUN if [ "$VARIANT" = cpu ]; then extra="--extra-index-url $TORCH_INDEX_CPU"; else extra=""; fi \
  && pip install --no-cache-dir $extra . \
- && python -c "import ray, serve_app.app; assert ray.__version__ == '${RAY_VERSION}', ray.__version__"
+ && python -c "import ray, serve_app.serving.app; assert ray.__version__ == '${RAY_VERSION}', ray.__version__"
 
 # Models come from the read-only volume the RayService mounts here.
 ENV MEDINV_MODELS_ROOT=/models

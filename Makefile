@@ -9,17 +9,8 @@ BIN := $(VENV)/bin
 SERVE_CONFIG := configs/serve_config.yaml
 
 # The local Ray head: GCS on 6380 (Redis holds 6379), dashboard 8265, metrics 8080, token
-# auth with this checkout's own token, loopback only. See serve_app/local_cluster.py.
+# auth with this checkout's own token, loopback only. See medinv_tools/cluster/local.py.
 MEDINV := $(BIN)/medinv
-# KubeRay CRD schemas for the offline manifest checks: MEDINV_KUBERAY_SCHEMAS if set, else
-# ../shared/kuberay beside the checkout, else this workplace's shared copy (for clones elsewhere).
-ifeq ($(MEDINV_KUBERAY_SCHEMAS),)
-  ifeq ($(wildcard ../shared/kuberay),)
-    ifneq ($(wildcard /work/shared/kuberay),)
-      export MEDINV_KUBERAY_SCHEMAS := /work/shared/kuberay
-    endif
-  endif
-endif
 # `make run HAPROXY=1`: HAProxy in front of the ingress instead of Serve's Python proxy.
 START_FLAGS := $(if $(HAPROXY),--haproxy,)
 
@@ -42,16 +33,18 @@ $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install --quiet -e .
+# The runtime (pyproject.toml: serve_app, what the image holds) and the tooling beside it
+# (tools/pyproject.toml: cluster drivers, manifests, training, load tests), both editable.
+$(VENV)/.installed: pyproject.toml tools/pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install --quiet -e . -e ./tools
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,loadtest]'
+$(VENV)/.installed-dev: pyproject.toml tools/pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest]'
 	touch $@
 
-$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-dev
-	$(BIN)/pip install --quiet -e '.[dev,loadtest,bench]'
+$(VENV)/.installed-bench: pyproject.toml tools/pyproject.toml $(VENV)/.installed-dev
+	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest,bench]'
 	touch $@
 
 install: $(VENV)/.installed

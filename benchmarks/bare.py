@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
-from serve_app.imaging import ImageLimits, preprocess_image
-from serve_app.inference import DetectorModel
-from serve_app.payloads import DetectParams
-from serve_app.postprocess import build_result
+from serve_app.core.payloads import DetectParams
+from serve_app.model.imaging import ImageLimits, preprocess_image
+from serve_app.model.inference import DetectorModel
+from serve_app.model.postprocess import build_result
 
 
 @dataclass(frozen=True)

@@ -5,15 +5,16 @@ import argparse
 import torch
 import uvicorn
 
+from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
-from serve_app.app_args import IngressArgs
-from serve_app.imaging import ImageLimits
+from serve_app.core.args import IngressArgs
+from serve_app.core.payloads import ModelRef
+from serve_app.core.settings import get_settings
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.local_pipeline import LocalPipeline
-from serve_app.model_manifest import model_dir
-from serve_app.payloads import ModelRef
-from serve_app.settings import get_settings
+from serve_app.model.imaging import ImageLimits
+from serve_app.model.manifest import model_dir
+from serve_app.state.shared_state import SharedState
 
 
 def main() -> None:
@@ -34,8 +35,9 @@ def main() -> None:
     )
     settings = get_settings()
     inventory = InventoryRecorder.open(settings)
-    access = AccessControls.open(settings, inventory.database, pipeline)
-    app = create_api(pipeline, inventory, IngressArgs(), access, behind_serve_proxy=False)
+    state = SharedState.open(settings, pipeline)
+    access = AccessControls.open(settings, inventory.database, state)
+    app = create_api(pipeline, inventory, IngressArgs(), access, state, behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

@@ -25,7 +25,7 @@ from benchmarks.images import shelf_jpegs
 from benchmarks.load import LoadResult, http_load, ws_load
 from benchmarks.memory import MemoryPeak, PeakMemorySampler
 from benchmarks.report import Row, format_table, percentiles, save
-from serve_app.local_cluster import (
+from medinv_tools.cluster.local import (
     HAPROXY_ENV,
     LocalCluster,
     free_port,
@@ -33,9 +33,9 @@ from serve_app.local_cluster import (
     wait_for_http_ok,
     with_http_port,
 )
-from serve_app.model_manifest import model_dir
-from serve_app.payloads import ModelRef
-from serve_app.settings import get_settings
+from serve_app.core.payloads import ModelRef
+from serve_app.core.settings import get_settings
+from serve_app.model.manifest import model_dir
 
 CONCURRENCY = (1, 8, 32)
 RESULTS = Path(__file__).parent / "results"

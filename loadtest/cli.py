@@ -24,7 +24,7 @@ DEFAULT_RUN_DIR = Path(".run/autoscale")
 def _run(args: argparse.Namespace) -> int:
     host, dashboard, token_file = args.host, args.dashboard, args.token_file
     if args.cluster is not None:
-        from serve_app.autoscale_cluster import running
+        from medinv_tools.cluster.autoscale import running
 
         deployment = running(args.cluster)
         if deployment is None:
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _cluster_up(args: argparse.Namespace) -> int:
-    from serve_app.autoscale_cluster import launch, running
+    from medinv_tools.cluster.autoscale import launch, running
 
     if running(args.run_dir) is not None:
         print(f"a cluster already runs in {args.run_dir}", file=sys.stderr)
@@ -86,7 +86,7 @@ def _cluster_up(args: argparse.Namespace) -> int:
 
 
 def _cluster_down(args: argparse.Namespace) -> int:
-    from serve_app.autoscale_cluster import AutoscalingCluster
+    from medinv_tools.cluster.autoscale import AutoscalingCluster
 
     stopped = AutoscalingCluster(args.run_dir, ()).stop()
     print("stopped" if stopped else f"no cluster ran in {args.run_dir}")

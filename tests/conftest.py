@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from serve_app.demo_model import DEMO_MODEL
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
 from serve_app.inventory.migrate import upgrade
-from serve_app.model_manifest import model_dir, read_manifest
-from serve_app.payloads import ModelRef
-from serve_app.settings import REPO_ROOT
+from serve_app.model.manifest import model_dir, read_manifest
 from tests.databases import (
     POSTGRES_SERVER_URL,
     create_postgres_database,

@@ -11,8 +11,8 @@ import uuid
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import create_engine
-from serve_app.settings import Settings
 
 POSTGRES_SERVER_URL = os.environ.get(
     "MEDINV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

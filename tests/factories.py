@@ -10,9 +10,9 @@ from pathlib import Path
 import torch
 from PIL import Image
 
-from serve_app.model_loader import build_model, save_model
-from serve_app.model_manifest import ModelManifest, model_dir, read_manifest, write_manifest
-from serve_app.payloads import ModelRef
+from serve_app.core.payloads import ModelRef
+from serve_app.model.manifest import ModelManifest, model_dir, read_manifest, write_manifest
+from serve_app.model.torchvision_runtime import build_model, save_model
 from training.generate import FIRST_HELD_OUT_SEED, image_seed
 from training.synth.scene import render_scene
 from training.synth.splits import STANDARD

@@ -2,10 +2,10 @@
 
 import asyncio
 
+from serve_app.access.key_store import create_key, revoke_key
 from serve_app.access.keys import parse_scopes
-from serve_app.inventory.api_keys import create_key, revoke_key
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
-from serve_app.settings import Settings
 
 ALL_SCOPES = "detect,read,admin"
 

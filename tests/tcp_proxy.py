@@ -11,7 +11,7 @@ import threading
 from collections.abc import Coroutine
 from typing import Any
 
-from serve_app.local_cluster import free_port
+from medinv_tools.cluster.local import free_port
 
 
 class TcpProxy:

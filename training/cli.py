@@ -8,10 +8,11 @@ from pathlib import Path
 
 import torch
 
-from serve_app.demo_model import DEMO_MODEL
-from serve_app.model_manifest import model_dir
-from serve_app.payloads import ModelRef
-from serve_app.settings import REPO_ROOT, get_settings
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
+from serve_app.core.settings import get_settings
+from serve_app.model.manifest import model_dir
 from training.evaluate import describe_data, evaluate, write_metrics
 from training.generate import generate
 from training.recipe import (

@@ -17,11 +17,11 @@ from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from tqdm import tqdm
 
-from serve_app.imaging import ImageLimits, preprocess_image
-from serve_app.inference import DetectorModel
-from serve_app.model_manifest import read_manifest, write_manifest
-from serve_app.payloads import DetectParams
-from serve_app.postprocess import merge_views, to_detections
+from serve_app.core.payloads import DetectParams
+from serve_app.model.imaging import ImageLimits, preprocess_image
+from serve_app.model.inference import DetectorModel
+from serve_app.model.manifest import read_manifest, write_manifest
+from serve_app.model.postprocess import merge_views, to_detections
 from training.coco import ANNOTATIONS_FILE, read_coco
 
 _EVAL_PARAMS = DetectParams(min_score=0.0, max_detections=100)

@@ -6,7 +6,7 @@ Training sets use seeds below FIRST_HELD_OUT_SEED, test sets seeds at or above i
 
 from dataclasses import dataclass
 
-from serve_app.model_manifest import TilingConfig
+from serve_app.model.manifest import TilingConfig
 from training.generate import FIRST_HELD_OUT_SEED
 
 

@@ -17,10 +17,10 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from serve_app.model_loader import build_model, save_model
-from serve_app.model_manifest import ModelManifest, TilingConfig, model_dir
-from serve_app.payloads import ModelRef
-from serve_app.settings import REPO_ROOT
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.payloads import ModelRef
+from serve_app.model.manifest import ModelManifest, TilingConfig, model_dir
+from serve_app.model.torchvision_runtime import build_model, save_model
 from training.coco import read_coco
 from training.dataset import DetectionDataset, collate
 

@@ -8,11 +8,11 @@ within that time. With Redis unreachable the lookup goes to the database.
 import json
 from dataclasses import dataclass
 
-from serve_app.access.backend import REDIS_ERRORS, OutageLog, ValueStore
+from serve_app.access.key_store import active_key
 from serve_app.access.keys import KeyRecord, Scope, key_id_of
-from serve_app.errors import ForbiddenError, UnauthorizedError
-from serve_app.inventory.api_keys import active_key
+from serve_app.core.errors import ForbiddenError, UnauthorizedError
 from serve_app.inventory.database import Database
+from serve_app.state.backend import REDIS_ERRORS, OutageLog, ValueStore
 
 _NO_KEY = b"null"
 

@@ -1,13 +1,9 @@
-"""Everything the ingress checks before and around a detection, and the live updates it
-publishes, built once per replica from the settings: Redis-backed when `MEDINV_REDIS_URL` is
-set, in process otherwise."""
+"""Who may call, and how often: the authenticator and the rate limiter of one replica, built
+from the settings on the replica's shared state (Redis-backed when it has Redis)."""
 
 from dataclasses import dataclass
 
-from redis.asyncio import Redis
-
 from serve_app.access.authn import Authenticator, KeyResolver, Principal
-from serve_app.access.backend import MemoryStore, OutageLog, RedisStore, ValueStore, connect
 from serve_app.access.ratelimit import (
     Budget,
     BudgetName,
@@ -16,53 +12,34 @@ from serve_app.access.ratelimit import (
     RateLimiter,
     RedisRateLimiter,
 )
-from serve_app.access.result_cache import CachedDetections
-from serve_app.access.stream_sessions import StreamSessions
-from serve_app.access.updates import MemoryBus, RedisBus, UpdateBus
+from serve_app.core.metrics import AccessMetrics
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database
-from serve_app.metrics import AccessMetrics
-from serve_app.pipeline import DetectionPipeline
-from serve_app.settings import Settings
-
-MEMORY_CACHE_ENTRIES = 1024
+from serve_app.state.shared_state import SharedState
 
 
 @dataclass
 class AccessControls:
     authenticator: Authenticator
     limiter: RateLimiter
-    detections: CachedDetections
     metrics: AccessMetrics
-    updates: UpdateBus
-    sessions: StreamSessions
-    redis: Redis | None
     _budgets: dict[BudgetName, Budget]
 
     @classmethod
-    def open(
-        cls, settings: Settings, database: Database, pipeline: DetectionPipeline
-    ) -> "AccessControls":
-        metrics = AccessMetrics()
-        outages = OutageLog(metrics, settings.redis_outage_log_interval_s)
-        redis = connect(settings)
+    def open(cls, settings: Settings, database: Database, shared: SharedState) -> "AccessControls":
         limiter: RateLimiter
-        keys: ValueStore
-        results: ValueStore
-        streams: ValueStore
-        updates: UpdateBus
-        if redis is None:
+        if shared.redis is None:
             limiter = MemoryRateLimiter()
-            keys, results = MemoryStore(MEMORY_CACHE_ENTRIES), MemoryStore(MEMORY_CACHE_ENTRIES)
-            streams = MemoryStore(MEMORY_CACHE_ENTRIES)
-            updates = MemoryBus()
         else:
-            prefix = settings.redis_key_prefix
             limiter = RedisRateLimiter(
-                redis, prefix, fail_open=settings.rate_limit_fail_open, outages=outages
+                shared.redis,
+                settings.redis_key_prefix,
+                fail_open=settings.rate_limit_fail_open,
+                outages=shared.outages,
             )
-            keys = results = streams = RedisStore(redis, prefix)
-            updates = RedisBus(redis, prefix, outages)
-        resolver = KeyResolver(database, keys, settings.auth_cache_ttl_s, outages)
+        resolver = KeyResolver(
+            database, shared.key_cache(settings), settings.auth_cache_ttl_s, shared.outages
+        )
         budgets = {
             BudgetName.REQUESTS: Budget(
                 BudgetName.REQUESTS,
@@ -78,13 +55,7 @@ class AccessControls:
         return cls(
             authenticator=Authenticator(resolver, required=settings.auth_required),
             limiter=limiter,
-            detections=CachedDetections(
-                pipeline, results, settings.result_cache_ttl_s, metrics, outages
-            ),
-            metrics=metrics,
-            updates=updates,
-            sessions=StreamSessions(streams, settings.stream_session_ttl_s, outages),
-            redis=redis,
+            metrics=AccessMetrics(),
             _budgets=budgets,
         )
 
@@ -106,7 +77,3 @@ class AccessControls:
         if not decision.allowed:
             self.metrics.rate_limited(name.value)
         return decision
-
-    async def close(self) -> None:
-        if self.redis is not None:
-            await self.redis.aclose()

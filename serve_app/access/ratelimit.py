@@ -9,7 +9,7 @@ from typing import Protocol
 
 from redis.asyncio import Redis
 
-from serve_app.access.backend import REDIS_ERRORS, OutageLog
+from serve_app.state.backend import REDIS_ERRORS, OutageLog
 
 
 class BudgetName(StrEnum):

@@ -21,9 +21,10 @@ from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
-from serve_app.app_args import IngressArgs
+from serve_app.core.args import IngressArgs
+from serve_app.core.pipeline import DetectionPipeline
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.pipeline import DetectionPipeline
+from serve_app.state.shared_state import SharedState
 
 DESCRIPTION = """\
 Detect medical supply items (syringes, glove boxes, masks, vials, IV bags, ...) on shelf
@@ -55,6 +56,7 @@ def create_api(
     store: InventoryRecorder,
     args: IngressArgs,
     access: AccessControls,
+    state: SharedState,
     *,
     behind_serve_proxy: bool,
 ) -> FastAPI:
@@ -71,7 +73,7 @@ def create_api(
             yield
         finally:
             await store.close()
-            await access.close()
+            await state.close()
 
     # With auth on, only /v1/health and /v1/ready answer without a key: no open docs either.
     docs = not access.authenticator.required
@@ -83,7 +85,7 @@ def create_api(
         docs_url="/docs" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.state.context = ApiContext.create(pipeline, store, args, access)
+    app.state.context = ApiContext.create(pipeline, store, args, access, state)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)

@@ -3,8 +3,8 @@
 from fastapi import Request
 from starlette.datastructures import UploadFile
 
-from serve_app.errors import InvalidParameterError, PayloadTooLargeError
-from serve_app.imaging import check_media_type
+from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError
+from serve_app.model.imaging import check_media_type
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
 

@@ -1,5 +1,5 @@
 """What the routes share within one replica: pipeline, inventory, arguments, admission limits,
-access controls (keys, rate limits, result cache)."""
+access controls (keys, rate limits) and shared state (result cache, live updates, streams)."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -11,11 +11,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from serve_app.access.controls import AccessControls
-from serve_app.app_args import IngressArgs
-from serve_app.errors import OverloadedError
+from serve_app.core.args import IngressArgs
+from serve_app.core.errors import OverloadedError
+from serve_app.core.metrics import ApiMetrics
+from serve_app.core.pipeline import DetectionPipeline
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.metrics import ApiMetrics
-from serve_app.pipeline import DetectionPipeline
+from serve_app.state.shared_state import SharedState
 
 
 class AdmissionLimit:
@@ -46,6 +47,7 @@ class ApiContext:
     streams: AdmissionLimit
     metrics: ApiMetrics
     access: AccessControls
+    state: SharedState
 
     @classmethod
     def create(
@@ -54,12 +56,14 @@ class ApiContext:
         inventory: InventoryRecorder,
         args: IngressArgs,
         access: AccessControls,
+        state: SharedState,
     ) -> "ApiContext":
         return cls(
             pipeline=pipeline,
             inventory=inventory,
             args=args,
             access=access,
+            state=state,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
             metrics=ApiMetrics(),

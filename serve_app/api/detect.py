@@ -5,14 +5,14 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from serve_app.api.access import DETECT
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
+from serve_app.api.guards import DETECT
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
-from serve_app.payloads import DetectParams, ModelRef
-from serve_app.schemas import DetectResponse, ErrorResponse
+from serve_app.api.schemas.detection import DetectResponse, ErrorResponse
+from serve_app.core.payloads import DetectParams, ModelRef
 
 router = APIRouter(prefix="/v1", tags=["detection"])
 
@@ -89,7 +89,7 @@ async def detect(
         data = await read_image_upload(request, context.args.limits.max_body_bytes)
         params = DetectParams(min_score, max_detections)
         pinned = ModelRef.parse(model) if model else None
-        result, cache = await context.access.detections.detect(data, params, pinned)
+        result, cache = await context.state.results.detect(data, params, pinned)
     response.headers["X-Cache"] = cache
     if cache != "hit":
         context.metrics.observe_result(result)

@@ -9,7 +9,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from serve_app.api.request_id import request_id_of
-from serve_app.errors import (
+from serve_app.api.schemas.detection import ErrorDetail, ErrorResponse
+from serve_app.core.errors import (
     ChecksumMismatchError,
     ConflictError,
     ControlPlaneError,
@@ -36,7 +37,6 @@ from serve_app.errors import (
     UpdatesUnavailableError,
     UpstreamTimeoutError,
 )
-from serve_app.schemas import ErrorDetail, ErrorResponse
 
 logger = logging.getLogger("ray.serve")
 

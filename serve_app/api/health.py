@@ -5,14 +5,14 @@ import asyncio
 from fastapi import APIRouter
 
 from serve_app.api.context import Context
-from serve_app.errors import NotReadyError
-from serve_app.schemas import (
+from serve_app.api.schemas.detection import (
     ErrorResponse,
     HealthResponse,
     ModelRefOut,
     ReadyResponse,
     StoreStatusOut,
 )
+from serve_app.core.errors import NotReadyError
 
 router = APIRouter(prefix="/v1", tags=["health"])
 READY_TIMEOUT_S = 2.0

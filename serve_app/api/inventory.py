@@ -5,19 +5,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from serve_app.api.access import READ
 from serve_app.api.context import StoreSession
+from serve_app.api.guards import READ
 from serve_app.api.locations import STORE_DOWN, LocationId
-from serve_app.errors import InvalidParameterError
-from serve_app.inventory import catalog, queries
-from serve_app.inventory.queries import Bucket
-from serve_app.inventory_schemas import (
+from serve_app.api.schemas.detection import ErrorResponse
+from serve_app.api.schemas.inventory import (
     AlertsResponse,
     HistoryResponse,
     InventoryResponse,
     StockOut,
 )
-from serve_app.schemas import ErrorResponse
+from serve_app.core.errors import InvalidParameterError
+from serve_app.inventory import catalog, queries
+from serve_app.inventory.queries import Bucket
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 DEFAULT_HISTORY = timedelta(days=7)

@@ -4,11 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from serve_app.api.access import ADMIN
 from serve_app.api.context import StoreSession
+from serve_app.api.guards import ADMIN
 from serve_app.api.locations import STORE_DOWN
+from serve_app.api.schemas.inventory import ItemOut, ItemUpdate
 from serve_app.inventory import catalog
-from serve_app.inventory_schemas import ItemOut, ItemUpdate
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 Label = Annotated[str, Path(min_length=1, max_length=100, description="the detector label")]

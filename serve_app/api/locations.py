@@ -4,11 +4,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from serve_app.api.access import ADMIN, READ
 from serve_app.api.context import StoreSession
+from serve_app.api.guards import ADMIN, READ
+from serve_app.api.schemas.detection import ErrorResponse
+from serve_app.api.schemas.inventory import LocationCreate, LocationOut, LocationsResponse
 from serve_app.inventory import catalog
-from serve_app.inventory_schemas import LocationCreate, LocationOut, LocationsResponse
-from serve_app.schemas import ErrorResponse
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 LocationId = Annotated[int, Path(ge=1)]

@@ -2,16 +2,16 @@
 
 from fastapi import APIRouter, status
 
-from serve_app.api.access import ADMIN, READ
 from serve_app.api.context import Context
-from serve_app.payloads import ModelRef
-from serve_app.schemas import (
+from serve_app.api.guards import ADMIN, READ
+from serve_app.api.schemas.detection import (
     ActivateModelRequest,
     ActivateModelResponse,
     ErrorResponse,
     ModelRefOut,
     ModelsResponse,
 )
+from serve_app.core.payloads import ModelRef
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
@@ -41,7 +41,7 @@ async def activate(body: ActivateModelRequest, context: Context) -> ActivateMode
     with, and each response names the version that produced it. Watch `GET /v1/models`."""
     requested = ModelRef.parse(body.model)
     previous = await context.pipeline.activate(requested)
-    context.access.detections.forget_active_model()
+    context.state.results.forget_active_model()
     return ActivateModelResponse(
         previous=ModelRefOut.from_ref(previous), requested=ModelRefOut.from_ref(requested)
     )

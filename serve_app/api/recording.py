@@ -6,16 +6,16 @@ from typing import Annotated
 
 from fastapi import Query
 
-from serve_app.access.stream_sessions import StreamState
 from serve_app.api.context import ApiContext
-from serve_app.errors import StoreUnavailableError
+from serve_app.api.frame_scheduler import Frame, elapsed_ms
+from serve_app.api.schemas.inventory import AlertsResponse, StockOut
+from serve_app.core.errors import StoreUnavailableError
+from serve_app.core.payloads import DetectionResult
 from serve_app.inventory import queries
 from serve_app.inventory.recorder import RecordOutcome
 from serve_app.inventory.records import CountRecord
 from serve_app.inventory.smoothing import CountSmoother
-from serve_app.inventory_schemas import AlertsResponse, StockOut
-from serve_app.payloads import DetectionResult
-from serve_app.stream_session import Frame, elapsed_ms
+from serve_app.state.stream_state import StreamState
 
 LocationParam = Annotated[
     int | None,
@@ -42,7 +42,7 @@ async def record_counts(
         counts=counts,
     )
     outcome = await context.inventory.record(record)
-    await context.access.updates.publish(
+    await context.state.updates.publish(
         {
             "type": "counts",
             "location_id": location_id,
@@ -66,7 +66,7 @@ async def _publish_below_par(context: ApiContext, location_id: int) -> None:
         return  # the record is written; its alert reaches subscribers with the next one
     if levels:
         alerts = AlertsResponse(alerts=[StockOut.of(level) for level in levels])
-        await context.access.updates.publish(
+        await context.state.updates.publish(
             {"type": "below_par", "location_id": location_id, **alerts.model_dump(mode="json")}
         )
 

@@ -11,7 +11,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from serve_app.metrics import ApiMetrics
+from serve_app.core.metrics import ApiMetrics
 
 logger = logging.getLogger("ray.serve")
 

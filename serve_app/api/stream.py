@@ -11,14 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
-from serve_app.access.stream_sessions import SESSION_ID, StreamState, new_session_id
-from serve_app.api.access import authenticate, refused
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.errors import ws_close_code
+from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
+from serve_app.api.guards import authenticate, refused
 from serve_app.api.recording import StreamRecorder
-from serve_app.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
-from serve_app.payloads import DetectParams
-from serve_app.schemas import (
+from serve_app.api.schemas.detection import (
     ImageInfo,
     ModelRefOut,
     StreamConfigMessage,
@@ -26,7 +24,9 @@ from serve_app.schemas import (
     StreamResultMessage,
     detections_out,
 )
-from serve_app.stream_session import Frame, FrameScheduler, Message, elapsed_ms
+from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
+from serve_app.core.payloads import DetectParams
+from serve_app.state.stream_state import SESSION_ID, StreamState, new_session_id
 
 router = APIRouter(prefix="/v1", tags=["stream"])
 logger = logging.getLogger("ray.serve")
@@ -52,7 +52,7 @@ async def stream(websocket: WebSocket) -> None:
     # on its first connection, which is how a browser, blind to those headers, learns it.
     asked = websocket.query_params.get("session_id", "")
     session_id = asked if SESSION_ID.match(asked) else new_session_id()
-    saved = await context.access.sessions.load(session_id) if asked == session_id else None
+    saved = await context.state.streams.load(session_id) if asked == session_id else None
     await websocket.accept(
         headers=[
             (SESSION_HEADER.lower().encode(), session_id.encode()),
@@ -83,7 +83,7 @@ async def _serve_stream(
     if state.location_id is not None:
         await context.inventory.require_location(state.location_id)
         recorder = StreamRecorder(context, state)
-    await context.access.sessions.save(state)
+    await context.state.streams.save(state)
     await _StreamSession(websocket, context, principal, state, recorder).run()
 
 
@@ -204,7 +204,7 @@ class _StreamSession:
     async def _process(self, frame: Frame) -> Message:
         metrics = self._context.metrics
         try:
-            result, cache = await self._context.access.detections.detect(frame.data, frame.params)
+            result, cache = await self._context.state.results.detect(frame.data, frame.params)
             recorded = await self._recorder.observe(frame, result) if self._recorder else None
         except ServiceError as error:
             metrics.frames("error")
@@ -231,7 +231,7 @@ class _StreamSession:
     async def _save_state(self) -> None:
         if self._recorder is not None:
             self._recorder.update(self._state)
-        await self._context.access.sessions.save(self._state)
+        await self._context.state.streams.save(self._state)
 
     async def _send_results(self) -> None:
         while True:

@@ -6,14 +6,14 @@ from collections.abc import AsyncIterator
 import anyio
 from fastapi import APIRouter, WebSocket
 
-from serve_app.access.backend import REDIS_ERRORS
 from serve_app.access.keys import Scope
-from serve_app.access.updates import Update
-from serve_app.api.access import authenticate
 from serve_app.api.context import get_context
 from serve_app.api.errors import ws_close_code
-from serve_app.errors import ServiceError, UpdatesUnavailableError
-from serve_app.schemas import StreamErrorMessage
+from serve_app.api.guards import authenticate
+from serve_app.api.schemas.detection import StreamErrorMessage
+from serve_app.core.errors import ServiceError, UpdatesUnavailableError
+from serve_app.state.backend import REDIS_ERRORS
+from serve_app.state.update_bus import Update
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 
@@ -24,7 +24,7 @@ async def inventory_updates(websocket: WebSocket) -> None:
     await websocket.accept()
     try:
         await authenticate(websocket, context, Scope.READ)
-        async with context.access.updates.subscribe() as updates:
+        async with context.state.updates.subscribe() as updates:
             await websocket.send_json({"type": "subscribed"})
             await _forward_until_disconnect(websocket, updates)
     except REDIS_ERRORS as error:  # subscribing failed

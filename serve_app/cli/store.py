@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy.engine import make_url
 
+from serve_app.access import key_store
 from serve_app.access.keys import Scope, parse_scopes
-from serve_app.errors import NotFoundError
-from serve_app.inventory import api_keys, migrate
+from serve_app.core.errors import NotFoundError
+from serve_app.core.settings import get_settings
+from serve_app.inventory import migrate
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import ApiKey
 from serve_app.inventory.retention import cleanup
-from serve_app.settings import get_settings
 
 
 def _database_url(args: argparse.Namespace) -> str:
@@ -62,7 +63,7 @@ def _keys(args: argparse.Namespace) -> int:
         try:
             async with database.session() as session:
                 if args.keys_command == "create":
-                    new = await api_keys.create_key(
+                    new = await key_store.create_key(
                         session,
                         name=args.name,
                         scopes=args.scopes,
@@ -72,11 +73,11 @@ def _keys(args: argparse.Namespace) -> int:
                     print(f"created API key {new.key_id} ({args.name}); shown only now:")
                     print(new.secret)
                 elif args.keys_command == "list":
-                    for key in await api_keys.list_keys(session):
+                    for key in await key_store.list_keys(session):
                         print(_key_line(key))
                 else:
                     try:
-                        await api_keys.revoke_key(session, key_id=args.key_id)
+                        await key_store.revoke_key(session, key_id=args.key_id)
                     except NotFoundError as error:
                         print(error.message, file=sys.stderr)
                         return 1

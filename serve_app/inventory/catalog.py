@@ -7,7 +7,7 @@ from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from serve_app.errors import ConflictError, NotFoundError
+from serve_app.core.errors import ConflictError, NotFoundError
 from serve_app.inventory.models import Item, Location, LocationKind, Stock
 from serve_app.inventory.upsert import insert_for
 

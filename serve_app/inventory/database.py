@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-from serve_app.errors import StoreUnavailableError
-from serve_app.settings import Settings
+from serve_app.core.errors import StoreUnavailableError
+from serve_app.core.settings import Settings
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 

@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from serve_app.errors import StoreUnavailableError
+from serve_app.core.errors import StoreUnavailableError
+from serve_app.core.metrics import InventoryMetrics
+from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import get_location
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.records import CountRecord, items_below_par, write_records
 from serve_app.inventory.spool import Spool
-from serve_app.metrics import InventoryMetrics
-from serve_app.settings import Settings
 
 logger = logging.getLogger("ray.serve")
 REPLAY_BATCH = 200

@@ -8,9 +8,9 @@ from typing import Any
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.core.payloads import DetectionResult
 from serve_app.inventory.models import DetectionCount, DetectionRecord, Item, Stock
 from serve_app.inventory.upsert import insert_for
-from serve_app.payloads import DetectionResult
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from serve_app.errors import SpoolFullError
+from serve_app.core.errors import SpoolFullError
 from serve_app.inventory.records import CountRecord
 
 _SCHEMA = """

@@ -8,13 +8,14 @@ import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
+from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
-from serve_app.app_args import IngressArgs, LimitsArgs, StreamArgs
-from serve_app.imaging import ImageLimits
+from serve_app.core.args import IngressArgs, LimitsArgs, StreamArgs
+from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.local_pipeline import LocalPipeline
-from serve_app.settings import Settings
+from serve_app.model.imaging import ImageLimits
+from serve_app.state.shared_state import SharedState
 from tests.keys import bearer, create_api_key
 
 # Small limits so the 413 paths are cheap to reach.
@@ -49,8 +50,9 @@ def api(pipeline: LocalPipeline, store_settings: Settings, stream_args: StreamAr
         stream=stream_args,
     )
     inventory = InventoryRecorder.open(store_settings)
-    access = AccessControls.open(store_settings, inventory.database, pipeline)
-    return create_api(pipeline, inventory, args, access, behind_serve_proxy=False)
+    state = SharedState.open(store_settings, pipeline)
+    access = AccessControls.open(store_settings, inventory.database, state)
+    return create_api(pipeline, inventory, args, access, state, behind_serve_proxy=False)
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 
 from fastapi.testclient import TestClient
 
-from serve_app.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEMO_MODEL
 
 
 def test_health(client: TestClient) -> None:

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from serve_app.app_args import StreamArgs
-from serve_app.settings import Settings
+from serve_app.core.args import StreamArgs
+from serve_app.core.settings import Settings
 from tests.api.conftest import MAX_STREAMS
 from tests.assertions import assert_detection_response, assert_error
 from tests.factories import shelf_jpeg

@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import DetectionRecord
-from serve_app.settings import REPO_ROOT, Settings
 from tests.assertions import assert_error
 from tests.databases import empty_tables
 from tests.factories import shelf_jpeg

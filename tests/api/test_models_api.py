@@ -7,15 +7,16 @@ import pytest
 import torch
 from fastapi.testclient import TestClient
 
+from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
-from serve_app.app_args import IngressArgs
-from serve_app.demo_model import DEMO_MODEL
-from serve_app.imaging import ImageLimits
+from serve_app.core.args import IngressArgs
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.local_pipeline import LocalPipeline
-from serve_app.model_manifest import read_manifest
-from serve_app.settings import Settings
+from serve_app.model.imaging import ImageLimits
+from serve_app.model.manifest import read_manifest
+from serve_app.state.shared_state import SharedState
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import shelf_jpeg
 
@@ -80,8 +81,9 @@ def own_client(
     """A client over a pipeline of its own: activating a model changes the pipeline."""
     pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
     store = InventoryRecorder.open(store_settings)
-    access = AccessControls.open(store_settings, store.database, pipeline)
-    api = create_api(pipeline, store, IngressArgs(), access, behind_serve_proxy=False)
+    state = SharedState.open(store_settings, pipeline)
+    access = AccessControls.open(store_settings, store.database, state)
+    api = create_api(pipeline, store, IngressArgs(), access, state, behind_serve_proxy=False)
     with TestClient(api, headers=admin) as client:
         yield client
 

@@ -1,6 +1,6 @@
 """Replicas and GPU-type nodes follow a load step up and back down, with no failed request.
 
-A local autoscaling cluster mirrors the RayService worker groups (serve_app/autoscale_cluster.py,
+A local autoscaling cluster mirrors the RayService worker groups (medinv_tools/cluster/autoscale.py,
 configs/autoscale-local.yaml); Locust (loadtest/) sends a step of detect users, the test
 watches Serve's replicas and Ray's nodes once per second, ends the step when the Detector and
 the Ingress have a second replica and a second `gpu` node is up, and keeps one user sending
@@ -20,8 +20,8 @@ import pytest
 
 from loadtest.cluster_state import ClusterObserver, Snapshot
 from loadtest.runner import LoadRun, RunOptions, Summary
-from serve_app.autoscale_cluster import LocalDeployment, launch
-from serve_app.settings import REPO_ROOT
+from medinv_tools.cluster.autoscale import LocalDeployment, launch
+from medinv_tools.paths import REPO_ROOT
 
 pytestmark = pytest.mark.autoscale
 

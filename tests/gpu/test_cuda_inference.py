@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from serve_app.inference import DetectorModel, pick_device
+from serve_app.model.inference import DetectorModel, pick_device
 
 pytestmark = pytest.mark.gpu
 

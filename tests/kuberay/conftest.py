@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_app.settings import REPO_ROOT
+from medinv_tools.paths import REPO_ROOT
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from serve_app.autoscale_cluster import (
+from medinv_tools.cluster.autoscale import (
     FAKE_HEAD_NODE_ID,
     HEAD_NODE_TYPE,
     LOCAL_OVERRIDES,
@@ -21,8 +21,8 @@ from serve_app.autoscale_cluster import (
     session_processes,
     terminate,
 )
-from serve_app.config_check import check_serve_config
-from serve_app.settings import REPO_ROOT
+from medinv_tools.config_check import check_serve_config
+from medinv_tools.paths import REPO_ROOT
 
 KUBERAY = REPO_ROOT / "kuberay"
 SERVE_CONFIG = REPO_ROOT / "configs" / "serve_config.yaml"

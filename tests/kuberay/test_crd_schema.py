@@ -3,8 +3,8 @@ from typing import Any
 
 import pytest
 
-from serve_app.deploy import crd_schema
-from serve_app.settings import get_settings
+from medinv_tools.kuberay import crd_schema
+from medinv_tools.paths import KUBERAY_CRDS
 
 SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -64,6 +64,6 @@ def test_strict_leaves_the_original_schema_alone() -> None:
 
 @pytest.mark.parametrize("kind", sorted(crd_schema.SCHEMA_FILES))
 def test_the_configured_kuberay_schemas_load(kind: str) -> None:
-    schema = crd_schema.load_schema(get_settings().kuberay_schemas, kind)
+    schema = crd_schema.load_schema(KUBERAY_CRDS, kind)
     assert "rayClusterConfig" in str(schema) or kind == "RayCluster"
     assert schema["properties"]["spec"]["type"] == "object"

@@ -3,8 +3,8 @@ import subprocess
 
 import pytest
 
-from serve_app.deploy.environments import ENVIRONMENTS
-from serve_app.settings import REPO_ROOT
+from medinv_tools.kuberay.environments import ENVIRONMENTS
+from medinv_tools.paths import REPO_ROOT
 
 SCRIPT = REPO_ROOT / "kuberay" / "deploy.sh"
 

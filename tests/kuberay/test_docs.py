@@ -1,6 +1,6 @@
 import pytest
 
-from serve_app.settings import REPO_ROOT
+from medinv_tools.paths import REPO_ROOT
 
 
 @pytest.mark.parametrize("name", ["development", "staging", "production"])
@@ -13,7 +13,7 @@ def test_each_overlay_readme_says_purpose_usage_and_what_not_to_do(name: str) ->
 def test_the_ingress_body_limit_equals_the_apps() -> None:
     import yaml
 
-    from serve_app.app_args import AppArgs
+    from serve_app.core.args import AppArgs
 
     config = yaml.safe_load((REPO_ROOT / "configs" / "serve_config.yaml").read_text())
     limit = AppArgs.model_validate(config["applications"][0]["args"]).ingress.limits.max_body_bytes

@@ -2,8 +2,8 @@
 
 import re
 
-from serve_app.deploy.kuberay_rules import RAY_VERSION
-from serve_app.settings import REPO_ROOT
+from medinv_tools.kuberay.kuberay_rules import RAY_VERSION
+from medinv_tools.paths import REPO_ROOT
 
 
 def test_dockerfile_builds_on_the_rayservice_ray_version_as_non_root() -> None:

@@ -1,6 +1,6 @@
 from typing import Any
 
-from serve_app.deploy.kuberay_rules import check_rayservice
+from medinv_tools.kuberay.kuberay_rules import check_rayservice
 
 
 def _rayservice(**cluster: Any) -> dict[str, Any]:

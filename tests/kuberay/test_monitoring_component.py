@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.deploy import kustomize
-from serve_app.deploy.environments import environment
-from serve_app.deploy.monitoring_kinds import check_manifest
-from serve_app.settings import REPO_ROOT
+from medinv_tools.kuberay import kustomize
+from medinv_tools.kuberay.environments import environment
+from medinv_tools.kuberay.monitoring_kinds import check_manifest
+from medinv_tools.paths import REPO_ROOT
 
 COMPONENT = REPO_ROOT / "kuberay" / "components" / "monitoring"
 VALUES = COMPONENT / "kube-prometheus-stack.values.yaml"

@@ -2,8 +2,8 @@ from typing import Any
 
 import pytest
 
-from serve_app.deploy.placement import check_placement
-from serve_app.deploy.quantities import parse_quantity
+from medinv_tools.kuberay.placement import check_placement
+from medinv_tools.kuberay.quantities import parse_quantity
 
 
 @pytest.mark.parametrize(

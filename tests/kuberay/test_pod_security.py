@@ -1,6 +1,6 @@
 from typing import Any
 
-from serve_app.deploy.pod_security import check_manifest
+from medinv_tools.kuberay.pod_security import check_manifest
 
 RESTRICTED_CONTAINER: dict[str, Any] = {
     "name": "app",

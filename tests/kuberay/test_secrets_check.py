@@ -1,6 +1,6 @@
 from typing import Any
 
-from serve_app.deploy.secrets_check import check_manifest
+from medinv_tools.kuberay.secrets_check import check_manifest
 
 
 def _with_env(*env: dict[str, Any]) -> dict[str, Any]:

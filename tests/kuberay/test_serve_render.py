@@ -4,9 +4,9 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.deploy.environments import all_environments, environment
-from serve_app.deploy.serve_render import deep_merge, serve_config_for, stale_patches
-from serve_app.settings import REPO_ROOT
+from medinv_tools.kuberay.environments import all_environments, environment
+from medinv_tools.kuberay.serve_render import deep_merge, serve_config_for, stale_patches
+from medinv_tools.paths import REPO_ROOT
 
 SERVE_CONFIG = REPO_ROOT / "configs" / "serve_config.yaml"
 

@@ -7,13 +7,13 @@ from typing import Any
 import pytest
 import yaml
 
+from medinv_tools.kuberay import kustomize
+from medinv_tools.kuberay.environments import ENVIRONMENTS, environment
+from medinv_tools.kuberay.validate import validate_environment
+from medinv_tools.paths import KUBERAY_CRDS, REPO_ROOT
 from serve_app.cli import main
-from serve_app.deploy import kustomize
-from serve_app.deploy.environments import ENVIRONMENTS, environment
-from serve_app.deploy.validate import validate_environment
-from serve_app.settings import REPO_ROOT, get_settings
 
-SCHEMAS = get_settings().kuberay_schemas
+SCHEMAS = KUBERAY_CRDS
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
@@ -198,11 +198,7 @@ def test_the_schema_directory_setting_comes_from_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("MEDINV_KUBERAY_SCHEMAS", str(tmp_path / "elsewhere"))
-    get_settings.cache_clear()
-    try:
-        assert main(["kuberay-validate", "base"]) == 2
-    finally:
-        get_settings.cache_clear()
+    assert main(["kuberay-validate", "base"]) == 2
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)

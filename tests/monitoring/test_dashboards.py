@@ -9,10 +9,9 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.cli import main
-from serve_app.observability import expressions
-from serve_app.observability.dashboards import DASHBOARDS
-from serve_app.observability.expressions import (
+from medinv_tools.monitoring import expressions
+from medinv_tools.monitoring.dashboards import DASHBOARDS
+from medinv_tools.monitoring.expressions import (
     DASHBOARDS_DIR,
     PENDING_METRICS,
     all_expressions,
@@ -22,7 +21,8 @@ from serve_app.observability.expressions import (
     substitute,
     variable_metrics,
 )
-from serve_app.settings import REPO_ROOT
+from medinv_tools.paths import REPO_ROOT
+from serve_app.cli import main
 
 TITLES = {
     "API Performance Overview",
@@ -99,7 +99,7 @@ def test_grafana_variables_are_all_known() -> None:
 def test_pending_metrics_are_used_and_still_pending() -> None:
     used = {m for e in all_expressions() for m in e.pending}
     assert used == set(PENDING_METRICS), "a pending metric no expression uses: drop it"
-    source = (REPO_ROOT / "serve_app" / "metrics.py").read_text()
+    source = (REPO_ROOT / "serve_app" / "core" / "metrics.py").read_text()
     for metric in PENDING_METRICS:
         # Defined in metrics.py means it exists now: remove it from PENDING_METRICS.
         assert f'"{metric.removeprefix("ray_")}"' not in source
@@ -107,7 +107,7 @@ def test_pending_metrics_are_used_and_still_pending() -> None:
 
 def test_no_expression_uses_an_unknown_medinv_metric() -> None:
     """Every ray_medinv_* name in a query is defined in metrics.py or listed as pending."""
-    source = (REPO_ROOT / "serve_app" / "metrics.py").read_text()
+    source = (REPO_ROOT / "serve_app" / "core" / "metrics.py").read_text()
     defined = {f"ray_{m}" for m in re.findall(r'"(medinv_[a-z_]+)"', source)}
     for expression in all_expressions():
         for name in re.findall(r"\bray_medinv_[a-z_]+", expression.query):

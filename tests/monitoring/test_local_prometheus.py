@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from serve_app.local_cluster import LocalCluster, free_port
-from serve_app.observability.local_prometheus import LocalPrometheus
+from medinv_tools.cluster.local import LocalCluster, free_port
+from medinv_tools.monitoring.local_prometheus import LocalPrometheus
 
 
 @pytest.fixture

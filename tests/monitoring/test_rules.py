@@ -6,8 +6,8 @@ import subprocess
 import pytest
 import yaml
 
-from serve_app.observability.expressions import RULES_FILE, alert_signal, load_rules
-from serve_app.settings import REPO_ROOT
+from medinv_tools.monitoring.expressions import RULES_FILE, alert_signal, load_rules
+from medinv_tools.paths import REPO_ROOT
 
 RULE_TESTS = RULES_FILE.with_name("rules.test.yml")
 PROMETHEUS_RULE = REPO_ROOT / "kuberay" / "components" / "monitoring" / "prometheusrule.yaml"

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.inventory.migrate import upgrade
-from serve_app.local_cluster import (
+from medinv_tools.cluster.local import (
     LocalCluster,
     free_port,
     free_ports,
     wait_for_http_ok,
     with_http_port,
 )
+from serve_app.inventory.migrate import upgrade
 from tests.keys import bearer, create_api_key
 from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from serve_app.demo_model import DEMO_MODEL
-from serve_app.model_manifest import model_dir
-from serve_app.payloads import ModelRef
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
+from serve_app.model.manifest import model_dir
 from tests.assertions import match_items
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import copy_model

@@ -22,14 +22,14 @@ import httpx
 import pytest
 import websockets
 
-from serve_app.local_cluster import free_port
-from serve_app.observability.expressions import (
+from medinv_tools.cluster.local import free_port
+from medinv_tools.monitoring.expressions import (
     Expression,
     all_expressions,
     load_dashboards,
     variable_metrics,
 )
-from serve_app.observability.local_prometheus import LocalPrometheus
+from medinv_tools.monitoring.local_prometheus import LocalPrometheus
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
 from tests.serve.conftest import ServeService

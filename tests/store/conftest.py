@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import create_location
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import LocationKind
 from serve_app.inventory.records import CountRecord
-from serve_app.settings import Settings
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 

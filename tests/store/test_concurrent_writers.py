@@ -9,10 +9,10 @@ import multiprocessing
 
 from sqlalchemy import func, select
 
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import DetectionRecord, Stock
 from serve_app.inventory.records import write_records
-from serve_app.settings import Settings
 from tests.store.conftest import count_record
 
 WRITERS = 3

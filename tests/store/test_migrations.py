@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from serve_app.core.settings import Settings
 from serve_app.inventory.database import create_engine
 from serve_app.inventory.migrate import downgrade, upgrade
 from serve_app.inventory.models import Base
-from serve_app.settings import Settings
 from tests.databases import create_postgres_database, drop_postgres_database
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from serve_app.demo_model import DEMO_MODEL
-from serve_app.model_loader import load_model
-from serve_app.model_manifest import read_manifest
-from serve_app.payloads import ModelRef
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
+from serve_app.model.manifest import read_manifest
+from serve_app.model.torchvision_runtime import load_model
 from training.coco import read_coco
 from training.evaluate import _coco_eval, evaluate
 from training.generate import generate

@@ -1,4 +1,4 @@
-"""serve_app.config_check: strict checks of configs/serve_config.yaml and variants of it."""
+"""medinv_tools.config_check: strict checks of configs/serve_config.yaml and variants of it."""
 
 import copy
 from pathlib import Path
@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from serve_app.config_check import check_serve_config, load_and_check
+from medinv_tools.config_check import check_serve_config, load_and_check
 
 CONFIG_PATH = Path(__file__).resolve().parents[2] / "configs" / "serve_config.yaml"
 APP = "applications[0]"

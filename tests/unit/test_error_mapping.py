@@ -5,9 +5,9 @@ import pickle
 import pytest
 from ray.exceptions import RayTaskError
 
-from serve_app import errors
 from serve_app.api.errors import HTTP_STATUS, WS_CLOSE_CODE, http_status, ws_close_code
-from serve_app.errors import (
+from serve_app.core import errors
+from serve_app.core.errors import (
     ChecksumMismatchError,
     ConflictError,
     ControlPlaneError,
@@ -37,7 +37,7 @@ from serve_app.errors import (
 
 
 def service_error_classes() -> list[type[ServiceError]]:
-    """Every subclass of ServiceError defined in serve_app.errors, at any depth."""
+    """Every subclass of ServiceError defined in serve_app.core.errors, at any depth."""
     found: list[type[ServiceError]] = []
     todo = list(ServiceError.__subclasses__())
     while todo:

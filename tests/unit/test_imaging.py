@@ -1,4 +1,4 @@
-"""serve_app.imaging: decoding, orientation, resizing and the size/format guards."""
+"""serve_app.model.imaging: decoding, orientation, resizing and the size/format guards."""
 
 import struct
 import time
@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from serve_app.errors import (
+from serve_app.core.errors import (
     ImageTooLargeError,
     InvalidImageError,
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from serve_app.imaging import ImageLimits, check_media_type, preprocess_image, sniff_format
-from serve_app.payloads import InputSpec
+from serve_app.core.payloads import InputSpec
+from serve_app.model.imaging import ImageLimits, check_media_type, preprocess_image, sniff_format
 
 LIMITS = ImageLimits()
 RED = (255, 0, 0)

@@ -1,4 +1,4 @@
-"""serve_app.model_manifest and serve_app.model_loader against a real (demo) model on disk."""
+"""The model manifest and the torchvision runtime against a real (demo) model on disk."""
 
 import hashlib
 import shutil
@@ -9,8 +9,8 @@ import pytest
 import torch
 import yaml
 
-from serve_app.demo_model import DEMO_MODEL
-from serve_app.errors import (
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.errors import (
     ChecksumMismatchError,
     InvalidManifestError,
     LabelMismatchError,
@@ -18,8 +18,8 @@ from serve_app.errors import (
     ModelLoadError,
     UnknownArchitectureError,
 )
-from serve_app.model_loader import load_model, sha256_file
-from serve_app.model_manifest import MANIFEST_FILE, list_manifests, read_manifest
+from serve_app.model.manifest import MANIFEST_FILE, list_manifests, read_manifest
+from serve_app.model.torchvision_runtime import load_model, sha256_file
 from training.synth.items import CLASS_NAMES
 
 CPU = torch.device("cpu")

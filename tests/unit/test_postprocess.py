@@ -1,11 +1,9 @@
-"""serve_app.postprocess: raw model outputs to API detections."""
+"""serve_app.model.postprocess: raw model outputs to API detections."""
 
 import numpy as np
 import pytest
 
-from serve_app import postprocess
-from serve_app.model_manifest import ModelManifest
-from serve_app.payloads import (
+from serve_app.core.payloads import (
     Detection,
     DetectParams,
     ImageView,
@@ -13,7 +11,9 @@ from serve_app.payloads import (
     PreprocessedImage,
     Window,
 )
-from serve_app.postprocess import RawDetections, build_result, count_labels, merge_views
+from serve_app.model import postprocess
+from serve_app.model.manifest import ModelManifest
+from serve_app.model.postprocess import RawDetections, build_result, count_labels, merge_views
 
 LABELS = ["syringe", "glove_box", "face_mask", "vial"]
 

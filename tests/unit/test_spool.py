@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from serve_app.errors import SpoolFullError
+from serve_app.core.errors import SpoolFullError
 from serve_app.inventory.records import CountRecord
 from serve_app.inventory.spool import Spool
 

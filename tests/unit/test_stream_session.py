@@ -1,12 +1,12 @@
-"""serve_app.stream_session.FrameScheduler: ordering, dropping, concurrency and shutdown."""
+"""serve_app.api.frame_scheduler.FrameScheduler: ordering, dropping, concurrency and shutdown."""
 
 import asyncio
 import time
 
 import pytest
 
-from serve_app.payloads import DetectParams
-from serve_app.stream_session import Frame, FrameScheduler, Message, elapsed_ms
+from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
+from serve_app.core.payloads import DetectParams
 
 TIMEOUT_S = 5.0
 

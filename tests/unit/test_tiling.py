@@ -1,14 +1,14 @@
-"""serve_app.tiling and the tile path of preprocessing and merging."""
+"""serve_app.model.tiling and the tile path of preprocessing and merging."""
 
 from itertools import pairwise
 
 import numpy as np
 import pytest
 
-from serve_app.imaging import ImageLimits, preprocess_image
-from serve_app.payloads import DetectParams, InputSpec, Tiling
-from serve_app.postprocess import RawDetections, merge_views, to_detections
-from serve_app.tiling import nms_per_class, plan_windows
+from serve_app.core.payloads import DetectParams, InputSpec, Tiling
+from serve_app.model.imaging import ImageLimits, preprocess_image
+from serve_app.model.postprocess import RawDetections, merge_views, to_detections
+from serve_app.model.tiling import nms_per_class, plan_windows
 from tests.factories import encode, shelf
 
 TILING = Tiling(tile=480, overlap=160, above=960)

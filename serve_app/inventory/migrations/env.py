@@ -5,9 +5,9 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+from serve_app.core.settings import get_settings
 from serve_app.inventory.database import create_engine
 from serve_app.inventory.models import Base
-from serve_app.settings import get_settings
 
 
 def _migrate(connection: Connection) -> None:

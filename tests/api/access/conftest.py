@@ -10,12 +10,13 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
+from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
-from serve_app.app_args import IngressArgs
+from serve_app.core.args import IngressArgs
+from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.local_pipeline import LocalPipeline
-from serve_app.settings import Settings
+from serve_app.state.shared_state import SharedState
 from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 
 ApiFactory = Callable[..., TestClient]
@@ -62,8 +63,11 @@ def make_client(pipeline: LocalPipeline) -> Iterator[ApiFactory]:
     ) -> TestClient:
         chosen = pipeline_ or pipeline
         inventory = InventoryRecorder.open(settings)
-        access = AccessControls.open(settings, inventory.database, chosen)
-        api = create_api(chosen, inventory, args or IngressArgs(), access, behind_serve_proxy=False)
+        state = SharedState.open(settings, chosen)
+        access = AccessControls.open(settings, inventory.database, state)
+        api = create_api(
+            chosen, inventory, args or IngressArgs(), access, state, behind_serve_proxy=False
+        )
         client = TestClient(api)
         client.__enter__()
         opened.append(client)

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from serve_app.settings import Settings
+from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key

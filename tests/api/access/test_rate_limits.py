@@ -10,10 +10,11 @@ import time
 from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
-from serve_app.access.backend import OutageLog
+from medinv_tools.paths import REPO_ROOT
 from serve_app.access.ratelimit import Budget, BudgetName, RedisRateLimiter
-from serve_app.metrics import AccessMetrics
-from serve_app.settings import REPO_ROOT, Settings
+from serve_app.core.metrics import SharedStateMetrics
+from serve_app.core.settings import Settings
+from serve_app.state.backend import OutageLog
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
@@ -27,7 +28,7 @@ BUDGET = Budget(BudgetName.REQUESTS, capacity=100, per_minute=3600)  # 100 burst
 
 async def _hammer(redis_url: str, prefix: str) -> dict[str, float]:
     replicas = [Redis.from_url(redis_url) for _ in range(REPLICAS)]
-    outages = OutageLog(AccessMetrics(), 30.0)
+    outages = OutageLog(SharedStateMetrics(), 30.0)
     limiters = [RedisRateLimiter(r, prefix, fail_open=False, outages=outages) for r in replicas]
     allowed = refused = 0
     started = time.monotonic()

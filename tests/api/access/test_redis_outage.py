@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from redis.asyncio.connection import parse_url
 from starlette.websockets import WebSocketDisconnect
 
-from serve_app.settings import Settings
+from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import torch
 
-from serve_app.imaging import ImageLimits
-from serve_app.local_pipeline import LocalPipeline
-from serve_app.settings import REPO_ROOT, Settings
+from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.settings import Settings
+from serve_app.model.imaging import ImageLimits
 from tests.api.access.conftest import ApiFactory
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import shelf_jpeg

@@ -13,8 +13,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from starlette.testclient import WebSocketTestSession
 
-from serve_app.app_args import IngressArgs, StreamArgs
-from serve_app.settings import Settings
+from serve_app.core.args import IngressArgs, StreamArgs
+from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key

@@ -1,0 +1,76 @@
+"""Typed arguments of the application builder (`args:` in the Serve config) and the
+Detector's `user_config`. Unknown keys are rejected: Ray itself would ignore a typo."""
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LimitsArgs(_Strict):
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    max_pixels: int = Field(default=40_000_000, ge=1)
+
+
+class StreamArgs(_Strict):
+    max_streams_per_replica: int = Field(default=16, ge=1)
+    max_pending_frames: int = Field(
+        default=1, ge=1, description="frames waiting per stream; older ones are dropped"
+    )
+    max_in_flight_frames: int = Field(
+        default=2, ge=1, description="frames of one stream being processed at once"
+    )
+    record_interval_s: float = Field(
+        default=10.0, gt=0, description="with ?location: at most one inventory record per this"
+    )
+    record_window_frames: int = Field(
+        default=5, ge=1, description="a stream records the median count over this many frames"
+    )
+
+
+class IngressArgs(_Strict):
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    max_in_flight_requests: int = Field(
+        default=64, ge=1, description="REST detections per ingress replica before 503"
+    )
+    limits: LimitsArgs = LimitsArgs()
+    stream: StreamArgs = StreamArgs()
+
+
+class DetectorArgs(_Strict):
+    forward_workers: int = Field(
+        default=1,
+        ge=1,
+        le=8,
+        description="batches run at once in one replica, each in its own thread",
+    )
+    torch_threads: int | None = Field(
+        default=None, ge=1, description="intra-op threads per forward; None keeps torch's default"
+    )
+
+
+class DetectorUserConfig(_Strict):
+    """Hot knobs: applied by `reconfigure()` without restarting the replica."""
+
+    model: str = str(DEMO_MODEL)
+    max_batch_size: int = Field(default=4, ge=1, le=256)
+    batch_wait_timeout_s: float = Field(default=0.0, ge=0.0, le=1.0)
+
+    @field_validator("model")
+    @classmethod
+    def _model_is_a_reference(cls, value: str) -> str:
+        ModelRef.parse(value)
+        return value
+
+    @property
+    def model_ref(self) -> ModelRef:
+        return ModelRef.parse(self.model)
+
+
+class AppArgs(_Strict):
+    ingress: IngressArgs = IngressArgs()
+    detector: DetectorArgs = DetectorArgs()

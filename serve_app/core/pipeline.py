@@ -1,0 +1,21 @@
+"""What the API needs from the detection backend: an interface with two implementations,
+`serving.pipeline.ServePipeline` (Ray Serve handles) and the tooling's in-process
+`LocalPipeline` (tests, the benchmark's plain-FastAPI baseline)."""
+
+from typing import Protocol
+
+from serve_app.core.payloads import DetectionResult, DetectParams, ModelRef, ModelsInfo
+
+
+class DetectionPipeline(Protocol):
+    async def detect(
+        self, data: bytes, params: DetectParams, model: ModelRef | None = None
+    ) -> DetectionResult:
+        """Detect with the active model, or with `model` if the request pins a version."""
+        ...
+
+    async def models(self) -> ModelsInfo: ...
+
+    async def activate(self, ref: ModelRef) -> ModelRef:
+        """Make `ref` the active model everywhere; returns the model it replaces."""
+        ...

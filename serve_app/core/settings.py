@@ -1,0 +1,91 @@
+"""Environment-level settings (paths, database, Redis, access), read per process through
+`get_settings()`.
+
+Application shape (limits, batching, stream caps) lives in `AppArgs` and the Serve config;
+this holds what differs between machines and comes from the environment (`MEDINV_*`).
+"""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDINV_", extra="ignore")
+
+    # Relative paths resolve against the working directory of the process that reads them;
+    # the local cluster (`medinv start`) hands its replicas absolute ones.
+    # The versioned models: a read-only volume in Kubernetes (the image sets /models).
+    models_root: Path = Path("models")
+    # Where the ingress sends declared-config changes (PUT /v1/models/active): the Ray head's
+    # dashboard. Under KubeRay, the head service (`<rayservice>-head-svc:8265`).
+    ray_dashboard_url: str = "http://127.0.0.1:8265"
+
+    # Local state: the embedded SQLite database (when database_url is unset) and the spool of
+    # records waiting for an unreachable database. A persistent volume in Kubernetes.
+    data_dir: Path = Path(".data")
+    # SQLAlchemy async URL, e.g. postgresql+psycopg://user:pass@host:5432/medinv.
+    database_url: str | None = None
+    # Per process (each ingress replica, each CLI run): replicas x (size + overflow) must stay
+    # below PostgreSQL's max_connections (100 by default).
+    db_pool_size: int = Field(default=5, ge=1)
+    db_max_overflow: int = Field(default=5, ge=0)
+    db_pool_timeout_s: float = Field(default=5.0, gt=0)
+    db_connect_timeout_s: int = Field(default=3, ge=1)
+    # A detection waits at most this long for its record to be written before spooling it.
+    db_write_timeout_s: float = Field(default=2.0, gt=0)
+    spool_max_records: int = Field(default=100_000, ge=1)
+    spool_retry_interval_s: float = Field(default=1.0, gt=0)
+
+    # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
+    # on in every Kubernetes overlay. Admin routes require an admin key either way.
+    auth_required: bool = False
+    # How long a replica trusts a key lookup: a revoked key stops working within this.
+    auth_cache_ttl_s: float = Field(default=5.0, gt=0)
+
+    # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
+    # redis://redis:6379/0. Unset: each replica keeps its own, in process.
+    redis_url: str | None = None
+    redis_password: SecretStr | None = None
+    # Every Redis command waits at most this long: a slow Redis must not slow detections.
+    redis_timeout_s: float = Field(default=0.25, gt=0)
+    # Prefixes every key this service writes, so several deployments can share one Redis.
+    redis_key_prefix: str = "medinv:"
+    # At most one warning per this while Redis is unreachable (every failure is counted).
+    redis_outage_log_interval_s: float = Field(default=30.0, gt=0)
+
+    # Token buckets per API key (per client address when anonymous): REST requests and
+    # stream frames have separate budgets. A key may have lower per-minute rates of its own.
+    rate_limit_requests_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_requests_burst: int = Field(default=200, ge=1)
+    rate_limit_frames_per_minute: int = Field(default=6000, ge=1)
+    rate_limit_frames_burst: int = Field(default=200, ge=1)
+    # With Redis unreachable: let requests through (open) or refuse them with 429 (closed).
+    rate_limit_fail_open: bool = True
+
+    # Identical image + model version + parameters within this many seconds: the cached
+    # result. 0 turns the cache off.
+    result_cache_ttl_s: float = Field(default=60.0, ge=0)
+    # A stream's state (frame number, location, smoothing window) is kept this long after its
+    # last frame: a client reconnecting with `?session_id=` within it continues the stream.
+    stream_session_ttl_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("models_root", "data_dir")
+    @classmethod
+    def _absolute(cls, path: Path) -> Path:
+        return path.resolve()
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'inventory.db'}"
+
+    @property
+    def spool_path(self) -> Path:
+        return self.data_dir / "spool.db"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

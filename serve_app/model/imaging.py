@@ -1,0 +1,155 @@
+"""Decode, validate and resize encoded images. Pure functions: no Ray, no torch.
+
+The pixel limit is checked against the header before any pixel data is decoded, so a
+small file that claims a huge canvas (a decompression bomb) costs nothing.
+"""
+
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from serve_app.core.errors import (
+    ImageTooLargeError,
+    InvalidImageError,
+    PayloadTooLargeError,
+    UnsupportedMediaTypeError,
+)
+from serve_app.core.payloads import ImageView, InputSpec, PreprocessedImage, Window
+from serve_app.model.tiling import plan_windows
+
+SUPPORTED_MEDIA_TYPES: dict[str, str] = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/webp": "WEBP",
+}
+_EXIF_ORIENTATION_TAG = 0x0112
+_TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}  # these swap width and height
+
+
+@dataclass(frozen=True)
+class ImageLimits:
+    max_bytes: int = 10 * 1024 * 1024
+    max_pixels: int = 40_000_000
+
+
+def check_media_type(content_type: str | None) -> None:
+    """Reject a declared Content-Type that is not one of the supported image types."""
+    media_type = (content_type or "").split(";", 1)[0].strip().lower()
+    if media_type not in SUPPORTED_MEDIA_TYPES:
+        supported = ", ".join(SUPPORTED_MEDIA_TYPES)
+        raise UnsupportedMediaTypeError(
+            f"unsupported content type {media_type or '(none)'!r}; send one of {supported}"
+        )
+
+
+def sniff_format(data: bytes) -> str | None:
+    """The PIL format name from the file's magic bytes, or None if it is not supported."""
+    if data.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> PreprocessedImage:
+    """Decode `data`, apply EXIF orientation and cut it into model inputs of `spec.size`.
+
+    One view of the whole image, or overlapping tiles when the model tiles large images.
+    """
+    started = time.perf_counter()
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLargeError(
+            f"image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
+        )
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
+    image = _open_checked(data, image_format, limits.max_pixels)
+    stored_w, stored_h = image.size
+    try:
+        # PNG keeps EXIF after the pixel data, so reading it may decode the whole image.
+        transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
+        original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
+        windows = plan_windows(original_w, original_h, spec.tiling)
+        if image_format == "JPEG":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller.
+            need_w, need_h = _decode_size(windows[0], original_w, original_h, spec.size)
+            image.draft("RGB", (need_h, need_w) if transposed else (need_w, need_h))
+        image.load()
+        rgb = _to_rgb(ImageOps.exif_transpose(image))
+        views = [_view(rgb, window, original_w, original_h, spec.size) for window in windows]
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+    return PreprocessedImage(
+        views=views,
+        original_width=original_w,
+        original_height=original_h,
+        preprocess_ms=(time.perf_counter() - started) * 1000.0,
+    )
+
+
+def _decode_size(
+    window: Window, original_w: int, original_h: int, target: tuple[int, int]
+) -> tuple[int, int]:
+    """The smallest full-image size at which a window still has the model's input resolution."""
+    return (
+        math.ceil(original_w * target[0] / window.width),
+        math.ceil(original_h * target[1] / window.height),
+    )
+
+
+def _view(
+    rgb: Image.Image, window: Window, original_w: int, original_h: int, target: tuple[int, int]
+) -> ImageView:
+    """Crop `window` (original pixels) from the decoded image and resize it to the input size."""
+    to_decoded_x, to_decoded_y = rgb.width / original_w, rgb.height / original_h
+    crop_box = (
+        window.x * to_decoded_x,
+        window.y * to_decoded_y,
+        (window.x + window.width) * to_decoded_x,
+        (window.y + window.height) * to_decoded_y,
+    )
+    target_w, target_h = target
+    resized = rgb.resize(
+        (target_w, target_h), Image.Resampling.BILINEAR, box=crop_box, reducing_gap=3.0
+    )
+    return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window)
+
+
+def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Image:
+    """Open lazily (header only) and enforce the pixel limit before decoding."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(BytesIO(data), formats=[image_format])
+    except Image.DecompressionBombError:
+        raise ImageTooLargeError(f"image exceeds the limit of {max_pixels} pixels") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidImageError(f"the {image_format} header could not be read: {exc}") from None
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise InvalidImageError("image has no pixels")
+    if width * height > max_pixels:
+        raise ImageTooLargeError(
+            f"image is {width}x{height} = {width * height} pixels; the limit is {max_pixels} pixels"
+        )
+    return image
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        # convert("RGB") clips 16-bit values at 255 (a white image); scale to 8 bits instead.
+        wide = np.asarray(image).astype(np.int64)
+        bits = 16 if image.mode.startswith("I;16") or wide.max(initial=0) < 65536 else 32
+        narrow = np.clip(wide >> (bits - 8), 0, 255).astype(np.uint8)
+        return Image.fromarray(narrow, mode="L").convert("RGB")
+    if image.mode == "P" and "transparency" in image.info:
+        image = image.convert("RGBA")  # what PIL asks for palette images with alpha
+    return image.convert("RGB")

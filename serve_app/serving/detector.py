@@ -1,0 +1,166 @@
+"""The batched detection deployment. It runs on CUDA when the replica has a GPU, else on CPU."""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import torch
+from ray import serve
+
+from serve_app.core.args import DetectorArgs, DetectorUserConfig
+from serve_app.core.errors import ModelLoadError, ModelNotFoundError, NotReadyError
+from serve_app.core.metrics import DetectorMetrics
+from serve_app.core.payloads import (
+    BatchingInfo,
+    DetectionResult,
+    DetectParams,
+    ModelRef,
+    ModelsInfo,
+    PreprocessedImage,
+)
+from serve_app.core.settings import get_settings
+from serve_app.model.inference import MAX_PINNED_MODELS, DetectorModel, pick_device
+from serve_app.model.manifest import list_manifests, model_dir
+from serve_app.model.postprocess import RawDetections, build_result
+
+logger = logging.getLogger("ray.serve")
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One model input of one request, and the model it must run on."""
+
+    pixels: npt.NDArray[np.uint8]
+    model: DetectorModel
+
+
+@serve.deployment(name="Detector")
+class Detector:
+    def __init__(self, args: DetectorArgs) -> None:
+        self._device = pick_device()
+        self._model: DetectorModel | None = None
+        self._config = DetectorUserConfig()
+        self._forward_workers = args.forward_workers
+        self._metrics = DetectorMetrics()
+        # Forwards run off the event loop so the next batch gathers meanwhile. On a small CPU,
+        # several single-threaded forwards side by side use the cores better than one forward
+        # with several intra-op threads (whose OpenMP workers spin and fight other processes).
+        self._forward_pool = ThreadPoolExecutor(
+            max_workers=args.forward_workers,
+            thread_name_prefix="forward",
+            initializer=_set_torch_threads,
+            initargs=(args.torch_threads,),
+        )
+        _set_torch_threads(args.torch_threads)
+        # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
+        # from the application's args.
+        self.detect_batch = serve.batch(
+            max_batch_size=self._config.max_batch_size,
+            batch_wait_timeout_s=self._config.batch_wait_timeout_s,
+            max_concurrent_batches=args.forward_workers,
+        )(self._run_batch)
+
+    async def reconfigure(self, user_config: dict[str, Any]) -> None:
+        config = DetectorUserConfig.model_validate(user_config)
+        batcher: Any = self.detect_batch  # serve.batch adds these setters; its types do not say so
+        batcher.set_max_batch_size(config.max_batch_size)
+        batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
+        self._config = config
+        if self._model is not None and self._model.manifest.ref == config.model_ref:
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            model = await loop.run_in_executor(self._forward_pool, self._load, config.model_ref)
+        except (ModelLoadError, ModelNotFoundError):
+            if self._model is None:
+                raise
+            logger.exception(
+                "keeping %s: could not load %s", self._model.manifest.ref, config.model
+            )
+            return
+        self._model = model
+        self._metrics.set_model(model.manifest.ref, str(self._device))
+
+    def _load(self, ref: ModelRef) -> DetectorModel:
+        directory = model_dir(get_settings().models_root, ref)
+        if not directory.is_dir():
+            raise ModelNotFoundError(f"no model {ref} under the models root")
+        model = DetectorModel(directory, self._device)
+        warm_ms = model.warm_up()
+        logger.info("loaded %s on %s, warm-up %.0f ms", model.manifest.ref, self._device, warm_ms)
+        return model
+
+    async def detect(self, image: PreprocessedImage, params: DetectParams) -> DetectionResult:
+        """Detect on every view of `image` (one, or its tiles) with one model throughout.
+
+        `image` arrives resolved: the ingress passed the Preprocessor's response straight in.
+        A request routed with a multiplexed model id runs on that version; others on the
+        active model as it was when the request arrived, even if a swap lands meanwhile.
+        """
+        pinned = serve.get_multiplexed_model_id()
+        model = await self._pinned_model(pinned) if pinned else self._require_model()
+        started = time.perf_counter()
+        raws = await asyncio.gather(
+            *(self.detect_batch(_Job(view.pixels, model)) for view in image.views)
+        )
+        inference_ms = (time.perf_counter() - started) * 1000.0
+        return build_result(list(raws), image, model.manifest, params, inference_ms)
+
+    @serve.multiplexed(max_num_models_per_replica=MAX_PINNED_MODELS)  # type: ignore[untyped-decorator]
+    async def _pinned_model(self, model_id: str) -> DetectorModel:
+        active = self._require_model()
+        ref = ModelRef.parse(model_id)
+        if active.manifest.ref == ref:
+            return active
+        loop = asyncio.get_running_loop()
+        model: DetectorModel = await loop.run_in_executor(self._forward_pool, self._load, ref)
+        return model
+
+    async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
+        """One forward pass per model among the jobs (usually one: the active model)."""
+        loop = asyncio.get_running_loop()
+        outputs: dict[int, RawDetections] = {}
+        by_model: dict[int, list[int]] = {}
+        for index, job in enumerate(jobs):
+            by_model.setdefault(id(job.model), []).append(index)
+        for indices in by_model.values():
+            model = jobs[indices[0]].model
+            started = time.perf_counter()
+            raws = await loop.run_in_executor(
+                self._forward_pool, model.predict, [jobs[i].pixels for i in indices]
+            )
+            self._metrics.observe_batch(len(indices), time.perf_counter() - started)
+            for index, raw in zip(indices, raws, strict=True):
+                outputs[index] = raw
+        return [outputs[index] for index in range(len(jobs))]
+
+    def models(self) -> ModelsInfo:
+        model = self._require_model()
+        return ModelsInfo(
+            active=model.manifest.summary(),
+            device=str(self._device),
+            available=[m.summary() for m in list_manifests(get_settings().models_root)],
+            batching=BatchingInfo(
+                max_batch_size=self._config.max_batch_size,
+                batch_wait_timeout_s=self._config.batch_wait_timeout_s,
+                concurrent_batches=self._forward_workers,
+            ),
+        )
+
+    def check_health(self) -> None:
+        self._require_model()
+
+    def _require_model(self) -> DetectorModel:
+        if self._model is None:
+            raise NotReadyError("no model is loaded yet")
+        return self._model
+
+
+def _set_torch_threads(threads: int | None) -> None:
+    if threads is not None:
+        torch.set_num_threads(threads)

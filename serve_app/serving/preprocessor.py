@@ -1,0 +1,17 @@
+"""The CPU preprocessing deployment: encoded bytes in, model-sized uint8 views (tiles) out."""
+
+from ray import serve
+
+from serve_app.core.args import LimitsArgs
+from serve_app.core.payloads import InputSpec, PreprocessedImage
+from serve_app.model.imaging import ImageLimits, preprocess_image
+
+
+@serve.deployment(name="Preprocessor")
+class Preprocessor:
+    def __init__(self, limits: LimitsArgs) -> None:
+        self._limits = ImageLimits(max_bytes=limits.max_body_bytes, max_pixels=limits.max_pixels)
+
+    def process(self, data: bytes, spec: InputSpec) -> PreprocessedImage:
+        # Sync on purpose: Serve runs it in a thread so the replica's event loop stays free.
+        return preprocess_image(data, spec, self._limits)
