@@ -12,9 +12,8 @@ from pathlib import Path
 import torch
 
 from serve_app.core.payloads import DetectParams
-from serve_app.model.imaging import ImageLimits, preprocess_image
-from serve_app.model.inference import DetectorModel
-from serve_app.model.postprocess import build_result
+from serve_app.model.imaging import ImageLimits
+from serve_app.model.loader import load_directory
 
 
 @dataclass(frozen=True)
@@ -32,7 +31,7 @@ def run_bare(
     workers: int = 1,
 ) -> BareResult:
     torch.set_num_threads(threads)
-    model = DetectorModel(model_directory, torch.device("cpu"))
+    model = load_directory(model_directory, "cpu")
     limits = ImageLimits()
     latencies: list[float] = []
     done = [0] * workers
@@ -52,11 +51,7 @@ def run_bare(
         while time.perf_counter() < clock["stop_at"]:
             started = time.perf_counter()
             chosen = [images[(index + i) % len(images)] for i in range(batch_size)]
-            prepared = [preprocess_image(data, model.input_spec, limits) for data in chosen]
-            raws = model.predict([view.pixels for image in prepared for view in image.views])
-            for image in prepared:
-                views, raws = raws[: len(image.views)], raws[len(image.views) :]
-                build_result(views, image, model.manifest, DetectParams(), 0.0)
+            model.infer_batch(chosen, DetectParams(), limits)
             latencies.append((time.perf_counter() - started) * 1000.0)
             done[worker] += batch_size
             index += batch_size * workers

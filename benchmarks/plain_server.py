@@ -30,7 +30,7 @@ def main() -> None:
         model_dir(root, ModelRef.parse(args.model)),
         root,
         ImageLimits(),
-        torch.device("cpu"),
+        "cpu",
         workers=args.workers,
     )
     settings = get_settings()

@@ -67,7 +67,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     directory = model_dir(
         args.models_root or get_settings().models_root, ModelRef.parse(args.model)
     )
-    result = evaluate(directory, args.data, torch.device(args.device), limit=args.limit)
+    result = evaluate(directory, args.data, args.device, limit=args.limit)
     print(
         json.dumps({**result.as_metrics(), "ms_per_image": round(result.ms_per_image, 1)}, indent=2)
     )
@@ -115,7 +115,7 @@ def _demo(args: argparse.Namespace) -> int:
     directory = model_dir(models_root, manifest.ref)
     for split, generated in TEST_SETS.items():
         test_dir = _ensure_set(generated, args.workers)
-        result = evaluate(directory, test_dir, torch.device(args.device))
+        result = evaluate(directory, test_dir, args.device)
         write_metrics(directory, split, result, describe_data(test_dir))
         print(f"{split}: mAP@0.5 {result.map50:.4f}  mAP@[.5:.95] {result.map:.4f}")
     print(f"demo model {manifest.ref} in {time.perf_counter() - started:.0f} s")

@@ -12,16 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 from tqdm import tqdm
 
 from serve_app.core.payloads import DetectParams
-from serve_app.model.imaging import ImageLimits, preprocess_image
-from serve_app.model.inference import DetectorModel
+from serve_app.model.loader import load_directory
 from serve_app.model.manifest import read_manifest, write_manifest
-from serve_app.model.postprocess import merge_views, to_detections
 from training.coco import ANNOTATIONS_FILE, read_coco
 
 _EVAL_PARAMS = DetectParams(min_score=0.0, max_detections=100)
@@ -45,9 +42,9 @@ class EvalResult:
 
 
 def evaluate(
-    model_directory: Path, data_dir: Path, device: torch.device, limit: int | None = None
+    model_directory: Path, data_dir: Path, device: str, limit: int | None = None
 ) -> EvalResult:
-    model = DetectorModel(model_directory, device)
+    model = load_directory(model_directory, device)
     coco = read_coco(data_dir)
     if coco.labels != model.manifest.labels:
         raise ValueError(f"{data_dir} has labels {coco.labels}, the model {model.manifest.labels}")
@@ -55,16 +52,11 @@ def evaluate(
     images = coco.images[:limit] if limit else coco.images
     results: list[dict[str, Any]] = []
     seconds = 0.0
-    limits = ImageLimits()
     for entry in tqdm(images, desc=f"evaluate {data_dir.name}", unit="img"):
-        prepared = preprocess_image(entry.path.read_bytes(), model.input_spec, limits)
         started = time.perf_counter()
-        raws = model.predict([view.pixels for view in prepared.views])
-        seconds += prepared.preprocess_ms / 1000.0 + time.perf_counter() - started
-        detections = to_detections(
-            merge_views(raws, prepared), prepared, model.manifest.labels, _EVAL_PARAMS, 0.0
-        )
-        for d in detections:
+        result = model.infer(entry.path.read_bytes(), _EVAL_PARAMS)
+        seconds += time.perf_counter() - started
+        for d in result.detections:
             x1, y1, x2, y2 = d.box
             results.append(
                 {

@@ -1,52 +1,97 @@
-"""A loaded detector that turns batches of uint8 images into raw detections."""
+"""The inference contract: a registered model turns an image into a `DetectionResult`.
+
+`DetectionModel` runs preprocess → predict → postprocess with the model's manifest (input
+size, tiling, labels, score threshold) and whichever runtime loaded its weights. The Detector
+deployment batches `predict` across requests and calls the other two steps itself; the
+in-process pipeline, the benchmark's bare loop and `medinv-train evaluate` call `infer`.
+"""
 
 import time
-from pathlib import Path
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-import torch
 
-from serve_app.core.payloads import InputSpec
-from serve_app.model.postprocess import RawDetections
-from serve_app.model.torchvision_runtime import load_model
+from serve_app.core.payloads import (
+    DetectionResult,
+    DetectParams,
+    InputSpec,
+    ModelRef,
+    PreprocessedImage,
+)
+from serve_app.model.imaging import ImageLimits, preprocess_image
+from serve_app.model.manifest import ModelManifest
+from serve_app.model.postprocess import RawDetections, build_result
+from serve_app.model.runtime import ModelRuntime
 
 # Versions a request may pin with `?model=` that one replica (or the local pipeline) keeps
 # loaded besides the active model; the least recently used is evicted.
 MAX_PINNED_MODELS = 2
 
-
-def pick_device() -> torch.device:
-    # Inside a Ray replica without a GPU, CUDA_VISIBLE_DEVICES may be set to "": ask torch.
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+Image = bytes | PreprocessedImage
 
 
-class DetectorModel:
-    def __init__(self, directory: Path, device: torch.device) -> None:
-        self.device = device
-        self.model, self.manifest = load_model(directory, device)
+class DetectionModel:
+    def __init__(self, manifest: ModelManifest, runtime: ModelRuntime) -> None:
+        self.manifest = manifest
+        self.runtime = runtime
+
+    @property
+    def ref(self) -> ModelRef:
+        return self.manifest.ref
 
     @property
     def input_spec(self) -> InputSpec:
         return self.manifest.input_spec
 
-    def predict(self, images: list[npt.NDArray[np.uint8]]) -> list[RawDetections]:
-        """Run one batched forward pass over H x W x 3 uint8 images of the input size."""
-        batch = torch.from_numpy(np.stack(images)).to(self.device, non_blocking=True)
-        tensors = batch.permute(0, 3, 1, 2).float().div_(255.0)
-        with torch.inference_mode():
-            outputs = self.model(list(tensors))
-        return [
-            RawDetections(
-                boxes=out["boxes"].float().cpu().numpy(),
-                scores=out["scores"].float().cpu().numpy(),
-                class_ids=out["labels"].cpu().numpy(),
-            )
-            for out in outputs
+    @property
+    def device(self) -> str:
+        return self.runtime.device
+
+    def preprocess(self, data: bytes, limits: ImageLimits) -> PreprocessedImage:
+        """Decode and check `data`, then cut it into model inputs (the image, or its tiles)."""
+        return preprocess_image(data, self.input_spec, limits)
+
+    def predict(self, pixels: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
+        """One batched forward over model inputs of any number of images."""
+        return self.runtime.predict(pixels)
+
+    def postprocess(
+        self,
+        raws: list[RawDetections],
+        image: PreprocessedImage,
+        params: DetectParams,
+        inference_ms: float,
+    ) -> DetectionResult:
+        """Merge the outputs of every view of `image` into the API result."""
+        return build_result(raws, image, self.manifest, params, inference_ms)
+
+    def infer(
+        self, image: Image, params: DetectParams, limits: ImageLimits | None = None
+    ) -> DetectionResult:
+        [result] = self.infer_batch([image], params, limits)
+        return result
+
+    def infer_batch(
+        self, images: Sequence[Image], params: DetectParams, limits: ImageLimits | None = None
+    ) -> list[DetectionResult]:
+        """Every view of every image in one forward; `inference_ms` is that forward's time."""
+        limits = limits or ImageLimits()
+        prepared = [
+            image if isinstance(image, PreprocessedImage) else self.preprocess(image, limits)
+            for image in images
         ]
+        started = time.perf_counter()
+        raws = self.predict([view.pixels for image in prepared for view in image.views])
+        inference_ms = (time.perf_counter() - started) * 1000.0
+        results = []
+        for image in prepared:
+            own, raws = raws[: len(image.views)], raws[len(image.views) :]
+            results.append(self.postprocess(own, image, params, inference_ms))
+        return results
 
     def warm_up(self, iterations: int = 2) -> float:
-        """Run dummy batches so the first request does not pay for lazy initialisation."""
+        """Run dummy forwards so the first request does not pay for lazy initialisation."""
         width, height = self.manifest.input_size
         dummy = np.zeros((height, width, 3), dtype=np.uint8)
         started = time.perf_counter()

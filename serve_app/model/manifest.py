@@ -4,7 +4,7 @@ No torch here, so the ingress can list models without importing it.
 """
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -37,6 +37,8 @@ class ModelManifest(BaseModel):
 
     name: str
     version: str
+    # The model runtime that loads it (serve_app/model/loader.py: RUNTIMES).
+    format: Literal["torchvision"] = "torchvision"
     architecture: str
     labels: list[str] = Field(min_length=1)
     input_size: tuple[int, int] = Field(description="model input (width, height) in pixels")

@@ -1,12 +1,14 @@
-"""Build torchvision detectors from manifests and load their verified weights."""
+"""The torchvision runtime: detectors built from their manifest's architecture, weights loaded
+from a state dict (`torch.load(weights_only=True)`), forwards on CUDA or the CPU."""
 
-import hashlib
 import pickle
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import nn
 from torchvision.models.detection import (
@@ -15,16 +17,21 @@ from torchvision.models.detection import (
 )
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
 
-from serve_app.core.errors import (
-    ChecksumMismatchError,
-    LabelMismatchError,
-    MissingWeightsError,
-    ModelLoadError,
-    UnknownArchitectureError,
-)
-from serve_app.model.manifest import ModelManifest, read_manifest, write_manifest
+from serve_app.core.errors import LabelMismatchError, ModelLoadError, UnknownArchitectureError
+from serve_app.model.checksum import sha256_file
+from serve_app.model.manifest import ModelManifest, write_manifest
+from serve_app.model.postprocess import RawDetections
 
 Builder = Callable[[ModelManifest], nn.Module]
+# What torch.load / load_state_dict raise for a file that is not this model's state dict.
+_UNREADABLE_WEIGHTS = (
+    RuntimeError,
+    ValueError,
+    TypeError,
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+)
 _CLASSIFIER_KEY = re.compile(r"classification_head|cls_score|bbox_pred")
 
 
@@ -75,35 +82,59 @@ def build_model(manifest: ModelManifest) -> nn.Module:
     return builder(manifest)
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def pick_device() -> str:
+    # Inside a Ray replica without a GPU, CUDA_VISIBLE_DEVICES may be set to "": ask torch.
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_model(directory: Path, device: torch.device) -> tuple[nn.Module, ModelManifest]:
-    """Read the manifest, verify the weights' checksum and return the model in eval mode."""
-    manifest = read_manifest(directory)
-    weights_path = directory / manifest.weights
-    if not weights_path.is_file():
-        raise MissingWeightsError(f"weights file {weights_path} is missing")
-    actual = sha256_file(weights_path)
-    if actual != manifest.sha256:
-        raise ChecksumMismatchError(
-            f"checksum mismatch for {weights_path}: manifest {manifest.sha256}, file {actual}"
-        )
-    model = build_model(manifest)
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-        _check_classifier(model, state, manifest)
-        model.load_state_dict(state)
-    except LabelMismatchError:
-        raise
-    except (RuntimeError, ValueError, TypeError, OSError, EOFError, pickle.UnpicklingError) as exc:
-        raise ModelLoadError(f"weights in {weights_path} do not fit the manifest: {exc}") from None
-    return model.eval().to(device), manifest
+class TorchvisionRuntime:
+    def __init__(self, module: nn.Module, device: torch.device) -> None:
+        self.module = module
+        self._device = device
+
+    @classmethod
+    def load(
+        cls, weights_path: Path, manifest: ModelManifest, device: str | None = None
+    ) -> "TorchvisionRuntime":
+        """Build the manifest's architecture and load the (checksum-verified) weights."""
+        target = torch.device(device or pick_device())
+        module = build_model(manifest)
+        try:
+            state = torch.load(weights_path, map_location="cpu", weights_only=True)
+            _check_classifier(module, state, manifest)
+            module.load_state_dict(state)
+        except LabelMismatchError:
+            raise
+        except (
+            RuntimeError,
+            ValueError,
+            TypeError,
+            OSError,
+            EOFError,
+            pickle.UnpicklingError,
+        ) as exc:
+            raise ModelLoadError(
+                f"weights in {weights_path} do not fit the manifest: {exc}"
+            ) from None
+        return cls(module.eval().to(target), target)
+
+    @property
+    def device(self) -> str:
+        return str(self._device)
+
+    def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
+        batch = torch.from_numpy(np.stack(images)).to(self._device, non_blocking=True)
+        tensors = batch.permute(0, 3, 1, 2).float().div_(255.0)
+        with torch.inference_mode():
+            outputs = self.module(list(tensors))
+        return [
+            RawDetections(
+                boxes=out["boxes"].float().cpu().numpy(),
+                scores=out["scores"].float().cpu().numpy(),
+                class_ids=out["labels"].cpu().numpy(),
+            )
+            for out in outputs
+        ]
 
 
 def _check_classifier(model: nn.Module, state: Any, manifest: ModelManifest) -> None:

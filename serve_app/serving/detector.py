@@ -24,9 +24,10 @@ from serve_app.core.payloads import (
     PreprocessedImage,
 )
 from serve_app.core.settings import get_settings
-from serve_app.model.inference import MAX_PINNED_MODELS, DetectorModel, pick_device
-from serve_app.model.manifest import list_manifests, model_dir
-from serve_app.model.postprocess import RawDetections, build_result
+from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
+from serve_app.model.loader import load_registered
+from serve_app.model.manifest import list_manifests
+from serve_app.model.postprocess import RawDetections
 
 logger = logging.getLogger("ray.serve")
 
@@ -36,14 +37,13 @@ class _Job:
     """One model input of one request, and the model it must run on."""
 
     pixels: npt.NDArray[np.uint8]
-    model: DetectorModel
+    model: DetectionModel
 
 
 @serve.deployment(name="Detector")
 class Detector:
     def __init__(self, args: DetectorArgs) -> None:
-        self._device = pick_device()
-        self._model: DetectorModel | None = None
+        self._model: DetectionModel | None = None
         self._config = DetectorUserConfig()
         self._forward_workers = args.forward_workers
         self._metrics = DetectorMetrics()
@@ -53,6 +53,14 @@ class Detector:
         self._forward_pool = ThreadPoolExecutor(
             max_workers=args.forward_workers,
             thread_name_prefix="forward",
+            initializer=_set_torch_threads,
+            initargs=(args.torch_threads,),
+        )
+        # Loads and warm-ups get a thread of their own: on the forward pool (one thread in
+        # every Kubernetes environment) a swap would stall every detection on the replica.
+        self._load_pool = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="model-load",
             initializer=_set_torch_threads,
             initargs=(args.torch_threads,),
         )
@@ -71,28 +79,23 @@ class Detector:
         batcher.set_max_batch_size(config.max_batch_size)
         batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
         self._config = config
-        if self._model is not None and self._model.manifest.ref == config.model_ref:
+        if self._model is not None and self._model.ref == config.model_ref:
             return
         loop = asyncio.get_running_loop()
         try:
-            model = await loop.run_in_executor(self._forward_pool, self._load, config.model_ref)
+            model = await loop.run_in_executor(self._load_pool, self._load, config.model_ref)
         except (ModelLoadError, ModelNotFoundError):
             if self._model is None:
                 raise
-            logger.exception(
-                "keeping %s: could not load %s", self._model.manifest.ref, config.model
-            )
+            logger.exception("keeping %s: could not load %s", self._model.ref, config.model)
             return
         self._model = model
-        self._metrics.set_model(model.manifest.ref, str(self._device))
+        self._metrics.set_model(model.ref, model.device)
 
-    def _load(self, ref: ModelRef) -> DetectorModel:
-        directory = model_dir(get_settings().models_root, ref)
-        if not directory.is_dir():
-            raise ModelNotFoundError(f"no model {ref} under the models root")
-        model = DetectorModel(directory, self._device)
+    def _load(self, ref: ModelRef) -> DetectionModel:
+        model = load_registered(get_settings().models_root, ref)
         warm_ms = model.warm_up()
-        logger.info("loaded %s on %s, warm-up %.0f ms", model.manifest.ref, self._device, warm_ms)
+        logger.info("loaded %s on %s, warm-up %.0f ms", model.ref, model.device, warm_ms)
         return model
 
     async def detect(self, image: PreprocessedImage, params: DetectParams) -> DetectionResult:
@@ -109,16 +112,16 @@ class Detector:
             *(self.detect_batch(_Job(view.pixels, model)) for view in image.views)
         )
         inference_ms = (time.perf_counter() - started) * 1000.0
-        return build_result(list(raws), image, model.manifest, params, inference_ms)
+        return model.postprocess(list(raws), image, params, inference_ms)
 
     @serve.multiplexed(max_num_models_per_replica=MAX_PINNED_MODELS)  # type: ignore[untyped-decorator]
-    async def _pinned_model(self, model_id: str) -> DetectorModel:
+    async def _pinned_model(self, model_id: str) -> DetectionModel:
         active = self._require_model()
         ref = ModelRef.parse(model_id)
-        if active.manifest.ref == ref:
+        if active.ref == ref:
             return active
         loop = asyncio.get_running_loop()
-        model: DetectorModel = await loop.run_in_executor(self._forward_pool, self._load, ref)
+        model: DetectionModel = await loop.run_in_executor(self._load_pool, self._load, ref)
         return model
 
     async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
@@ -143,7 +146,7 @@ class Detector:
         model = self._require_model()
         return ModelsInfo(
             active=model.manifest.summary(),
-            device=str(self._device),
+            device=model.device,
             available=[m.summary() for m in list_manifests(get_settings().models_root)],
             batching=BatchingInfo(
                 max_batch_size=self._config.max_batch_size,
@@ -155,7 +158,7 @@ class Detector:
     def check_health(self) -> None:
         self._require_model()
 
-    def _require_model(self) -> DetectorModel:
+    def _require_model(self) -> DetectionModel:
         if self._model is None:
             raise NotReadyError("no model is loaded yet")
         return self._model

@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -27,7 +26,7 @@ MAX_STREAMS = 2
 @pytest.fixture(scope="session")
 def pipeline(demo_model_dir: Path, models_root: Path) -> LocalPipeline:
     limits = ImageLimits(max_bytes=MAX_BODY_BYTES, max_pixels=MAX_PIXELS)
-    return LocalPipeline(demo_model_dir, models_root, limits, torch.device("cpu"), workers=2)
+    return LocalPipeline(demo_model_dir, models_root, limits, "cpu", workers=2)
 
 
 @pytest.fixture

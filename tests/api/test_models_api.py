@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 from fastapi.testclient import TestClient
 
 from medinv_tools.local_pipeline import LocalPipeline
@@ -79,7 +78,7 @@ def own_client(
     demo_model_dir: Path, models_root: Path, store_settings: Settings, admin: dict[str, str]
 ) -> Iterator[TestClient]:
     """A client over a pipeline of its own: activating a model changes the pipeline."""
-    pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
+    pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), "cpu")
     store = InventoryRecorder.open(store_settings)
     state = SharedState.open(store_settings, pipeline)
     access = AccessControls.open(store_settings, store.database, state)

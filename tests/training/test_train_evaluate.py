@@ -7,15 +7,15 @@ import torch
 
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.payloads import ModelRef
+from serve_app.model.loader import load_directory
 from serve_app.model.manifest import read_manifest
-from serve_app.model.torchvision_runtime import load_model
+from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.coco import read_coco
 from training.evaluate import _coco_eval, evaluate
 from training.generate import generate
 from training.recipe import DEMO_TILING, TEST_SETS
 from training.train import CHECKPOINT_FILE, TrainConfig, lr_factor, train
 
-CPU = torch.device("cpu")
 # The recorded figures were measured on these first images of each held-out set.
 QUICK = {"standard": ("standard_quick", 24), "hard": ("hard_quick", 12)}
 TOLERANCE = 0.03
@@ -46,15 +46,16 @@ def config(tiny_set: Path, root: Path, steps: int) -> TrainConfig:
 def test_train_registers_a_loadable_model_with_provenance(tiny_set: Path, tmp_path: Path) -> None:
     manifest = train(config(tiny_set, tmp_path, steps=2))
 
-    model, loaded = load_model(tmp_path / "models" / "tiny" / "0.1", CPU)
-    assert loaded == manifest
+    loaded = load_directory(tmp_path / "models" / "tiny" / "0.1", "cpu")
+    assert loaded.manifest == manifest
     assert manifest.labels == read_coco(tiny_set).labels
     assert manifest.tiling == DEMO_TILING
     assert manifest.training["steps"] == 2
     assert manifest.training["images"] == 4
     assert set(manifest.training["final_losses"]) == {"bbox_regression", "classification"}
     assert (tmp_path / "run" / CHECKPOINT_FILE).is_file()
-    assert not model.training
+    assert isinstance(loaded.runtime, TorchvisionRuntime)
+    assert not loaded.runtime.module.training
 
 
 def test_a_rerun_resumes_an_interrupted_run_from_its_checkpoint(
@@ -105,7 +106,7 @@ def test_the_demo_model_stays_within_its_recorded_figures(
     data = tmp_path / split
     generate(held_out.split, count, held_out.base_seed, data, workers=2)
 
-    result = evaluate(shipped_demo_dir, data, CPU)
+    result = evaluate(shipped_demo_dir, data, "cpu")
 
     assert read_manifest(shipped_demo_dir).ref == DEMO_MODEL
     assert result.images == recorded["images"] == count

@@ -18,11 +18,11 @@ from serve_app.core.errors import (
     ModelLoadError,
     UnknownArchitectureError,
 )
+from serve_app.model.checksum import sha256_file
+from serve_app.model.loader import load_directory, load_registered
 from serve_app.model.manifest import MANIFEST_FILE, list_manifests, read_manifest
-from serve_app.model.torchvision_runtime import load_model, sha256_file
+from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.synth.items import CLASS_NAMES
-
-CPU = torch.device("cpu")
 
 
 @pytest.fixture(scope="module")
@@ -69,10 +69,15 @@ def test_manifest_records_the_checksum_of_the_weights(demo_root: Path) -> None:
     assert manifest.labels == CLASS_NAMES  # the generator's classes, in order
 
 
-def test_load_model_returns_the_model_in_eval_mode_with_its_manifest(demo_root: Path) -> None:
-    model, manifest = load_model(demo_root / DEMO_MODEL.name / DEMO_MODEL.version, CPU)
+def test_load_registered_returns_the_model_in_eval_mode_with_its_manifest(
+    demo_root: Path,
+) -> None:
+    loaded = load_registered(demo_root, DEMO_MODEL, "cpu")
 
-    assert manifest.ref == DEMO_MODEL
+    assert loaded.ref == DEMO_MODEL
+    assert loaded.device == "cpu"
+    assert isinstance(loaded.runtime, TorchvisionRuntime)
+    model = loaded.runtime.module
     assert not model.training
     assert not any(module.training for module in model.modules())
     assert all(p.device.type == "cpu" for p in model.parameters())
@@ -81,7 +86,7 @@ def test_load_model_returns_the_model_in_eval_mode_with_its_manifest(demo_root: 
     assert set(output) == {"boxes", "scores", "labels"}
     assert output["boxes"].shape[1:] == (4,)
     labels = output["labels"].tolist()
-    assert all(1 <= label <= len(manifest.labels) for label in labels)  # 1-based, no background
+    assert all(1 <= label <= len(loaded.manifest.labels) for label in labels)  # 1-based
 
 
 def test_checksum_mismatch_is_a_named_model_load_error(model_dir: Path) -> None:
@@ -89,7 +94,7 @@ def test_checksum_mismatch_is_a_named_model_load_error(model_dir: Path) -> None:
         weights.write(b"\x00")
 
     with pytest.raises(ChecksumMismatchError, match="checksum") as caught:
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
     assert isinstance(caught.value, ModelLoadError)
     assert caught.value.code == "checksum_mismatch"
@@ -99,16 +104,16 @@ def test_missing_weights_is_a_named_model_load_error(model_dir: Path) -> None:
     (model_dir / "weights.pt").unlink()
 
     with pytest.raises(MissingWeightsError, match="missing"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 def test_weights_file_named_in_manifest_is_the_one_loaded(model_dir: Path) -> None:
     (model_dir / "weights.pt").rename(model_dir / "other.pt")
     with pytest.raises(ModelLoadError, match="missing"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
     edit_manifest(model_dir, weights="other.pt")
-    _, manifest = load_model(model_dir, CPU)
+    manifest = load_directory(model_dir, "cpu").manifest
 
     assert manifest.weights == "other.pt"
 
@@ -117,14 +122,14 @@ def test_missing_manifest_is_a_model_load_error(model_dir: Path) -> None:
     (model_dir / MANIFEST_FILE).unlink()
 
     with pytest.raises(InvalidManifestError, match=MANIFEST_FILE):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 def test_unknown_architecture_is_a_named_model_load_error(model_dir: Path) -> None:
     edit_manifest(model_dir, architecture="yolo_v99")
 
     with pytest.raises(UnknownArchitectureError, match="unknown architecture 'yolo_v99'"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 @pytest.mark.parametrize(
@@ -139,7 +144,7 @@ def test_manifest_in_the_wrong_directory_is_a_model_load_error(
     shutil.copytree(model_dir, misplaced)
 
     with pytest.raises(InvalidManifestError, match=f"lies in {name}/{version}"):
-        load_model(misplaced, CPU)
+        load_directory(misplaced, "cpu")
 
 
 @pytest.mark.parametrize("change", [-1, +1], ids=["fewer", "more"])
@@ -152,7 +157,7 @@ def test_label_count_not_matching_the_weights_is_a_named_model_load_error(
     write_manifest_yaml(model_dir, data)  # checksum and everything else left as they are
 
     with pytest.raises(LabelMismatchError, match=f"lists {len(labels) + change} labels"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 @pytest.mark.parametrize(
@@ -170,14 +175,14 @@ def test_invalid_manifest_is_a_model_load_error(model_dir: Path, changes: dict[s
     edit_manifest(model_dir, **changes)
 
     with pytest.raises(InvalidManifestError, match="not a valid manifest"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 def test_ssdlite_with_other_input_size_is_a_model_load_error(model_dir: Path) -> None:
     edit_manifest(model_dir, input_size=[640, 640])
 
     with pytest.raises(ModelLoadError, match="input_size"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 def test_weights_that_are_not_a_torch_file_are_a_model_load_error(model_dir: Path) -> None:
@@ -186,7 +191,7 @@ def test_weights_that_are_not_a_torch_file_are_a_model_load_error(model_dir: Pat
     edit_manifest(model_dir, sha256=sha256_file(weights))
 
     with pytest.raises(ModelLoadError, match="weights"):
-        load_model(model_dir, CPU)
+        load_directory(model_dir, "cpu")
 
 
 def test_list_manifests_finds_the_demo_model(demo_root: Path) -> None:

@@ -7,8 +7,6 @@ import statistics
 import time
 from pathlib import Path
 
-import torch
-
 from medinv_tools.local_pipeline import LocalPipeline
 from medinv_tools.paths import REPO_ROOT
 from serve_app.core.settings import Settings
@@ -77,7 +75,7 @@ def test_a_hit_is_faster_than_a_miss(make_client: ApiFactory, settings: Settings
 def test_a_model_swap_invalidates_the_cache(
     make_client: ApiFactory, settings: Settings, demo_model_dir: Path, models_root: Path
 ) -> None:
-    own = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
+    own = LocalPipeline(demo_model_dir, models_root, ImageLimits(), "cpu")
     client = make_client(settings, own)
     key = create_api_key(settings.resolved_database_url, "detect,admin")
     headers = {**JPEG, **bearer(key)}
@@ -103,7 +101,7 @@ def test_a_swap_elsewhere_is_noticed_within_the_version_check(
 ) -> None:
     """Another replica (or `serve deploy`) swapped the model: this one sees it within
     VERSION_CHECK_S and stops answering from the old model's entries."""
-    own = LocalPipeline(demo_model_dir, models_root, ImageLimits(), torch.device("cpu"))
+    own = LocalPipeline(demo_model_dir, models_root, ImageLimits(), "cpu")
     client = make_client(settings, own)
     headers = {**JPEG, **bearer(create_api_key(settings.resolved_database_url, "detect"))}
     image = shelf_jpeg(320, 240)

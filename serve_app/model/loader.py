@@ -1,0 +1,38 @@
+"""Load a registered model: `<models root>/<name>/<version>/`, its manifest read and checked,
+its weights' sha256 verified, its weights loaded by the runtime of the manifest's `format`."""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from serve_app.core.errors import ChecksumMismatchError, MissingWeightsError, ModelNotFoundError
+from serve_app.core.payloads import ModelRef
+from serve_app.model.checksum import sha256_file
+from serve_app.model.inference import DetectionModel
+from serve_app.model.manifest import ModelManifest, model_dir, read_manifest
+from serve_app.model.runtime import ModelRuntime
+from serve_app.model.torchvision_runtime import TorchvisionRuntime
+
+# Each runtime loads a verified weights file for a manifest onto a device (None: the best one).
+RuntimeLoader = Callable[[Path, ModelManifest, str | None], ModelRuntime]
+RUNTIMES: dict[str, RuntimeLoader] = {"torchvision": TorchvisionRuntime.load}
+
+
+def load_registered(root: Path, ref: ModelRef, device: str | None = None) -> DetectionModel:
+    directory = model_dir(root, ref)
+    if not directory.is_dir():
+        raise ModelNotFoundError(f"no model {ref} under the models root")
+    return load_directory(directory, device)
+
+
+def load_directory(directory: Path, device: str | None = None) -> DetectionModel:
+    manifest = read_manifest(directory)
+    weights_path = directory / manifest.weights
+    if not weights_path.is_file():
+        raise MissingWeightsError(f"weights file {weights_path} is missing")
+    actual = sha256_file(weights_path)
+    if actual != manifest.sha256:
+        raise ChecksumMismatchError(
+            f"checksum mismatch for {weights_path}: manifest {manifest.sha256}, file {actual}"
+        )
+    runtime = RUNTIMES[manifest.format](weights_path, manifest, device)
+    return DetectionModel(manifest, runtime)

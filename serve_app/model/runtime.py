@@ -1,0 +1,26 @@
+"""The model runtime interface: what a loaded model must do for the inference contract.
+
+One implementation per model format (`torchvision_runtime.TorchvisionRuntime` today); the
+loader picks it by the manifest's `format`. No torch here: the interface is importable by
+anything that only needs to name it.
+"""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from serve_app.model.postprocess import RawDetections
+
+
+class ModelRuntime(Protocol):
+    @property
+    def device(self) -> str:
+        """Where the forwards run: "cpu", "cuda", "cuda:1", ..."""
+        ...
+
+    def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
+        """One batched forward over H x W x 3 RGB uint8 images of the model's input size;
+        boxes in input pixels, class ids 1-based."""
+        ...
