@@ -26,7 +26,7 @@ help:
 	@echo "make monitor Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the local Ray head"
 	@echo "make migrate bring the inventory database schema up to date"
 	@echo "make test    install test deps and run the test suite"
-	@echo "make lint    ruff + mypy"
+	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 
 $(BIN)/activate:
@@ -104,6 +104,7 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 bench: install-bench
 	$(BIN)/python -m benchmarks.run
