@@ -1,0 +1,261 @@
+"""Latency of ongoing detections while the active model is swapped (PUT /v1/models/active).
+
+    python -m benchmarks.swap_latency [--duration 20] [--concurrency 4] [--forward-workers 1]
+
+A local Ray cluster serves configs/serve_config.yaml with the Detector's `forward_workers` set
+as every Kubernetes environment has it (1). A closed-loop load of 640x480 shelf JPEGs runs for
+`duration` seconds undisturbed (steady state), then as long again while the active model is
+swapped back and forth between two registered versions every `duration / 4` seconds. Prints
+p50/p99 of both phases and their ratio; writes benchmarks/results/swap-latency.{json,png}.
+"""
+
+import argparse
+import asyncio
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import yaml
+from tqdm import tqdm
+
+from benchmarks.images import shelf_jpegs
+from benchmarks.report import percentiles
+from benchmarks.run import BENCH_ENV
+from medinv_tools.cluster.local import (
+    LocalCluster,
+    free_port,
+    free_ports,
+    wait_for_http_ok,
+    with_http_port,
+)
+from medinv_tools.paths import MODELS_ROOT, SERVE_CONFIG
+from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.payloads import ModelRef
+from serve_app.model.manifest import model_dir, read_manifest, write_manifest
+
+RESULTS = Path(__file__).parent / "results"
+SWAP_VERSION = ModelRef(DEMO_MODEL.name, f"{DEMO_MODEL.version}-swap")
+
+
+@dataclass
+class Timeline:
+    started_at: float = field(default_factory=time.perf_counter)
+    requests: list[tuple[float, float, int]] = field(default_factory=list)  # (t, ms, status)
+    swaps: list[tuple[float, float, str]] = field(default_factory=list)  # (asked, active, to)
+
+
+def models_root_with_two_versions(root: Path) -> Path:
+    """The demo model and a copy of it under another version: a swap loads real weights."""
+    source = model_dir(MODELS_ROOT, DEMO_MODEL)
+    shutil.copytree(source, model_dir(root, DEMO_MODEL))
+    copy = model_dir(root, SWAP_VERSION)
+    shutil.copytree(source, copy)
+    renamed = read_manifest(source).model_copy(update={"version": SWAP_VERSION.version})
+    write_manifest(copy, renamed)
+    return root
+
+
+def admin_key(database_url: str) -> str:
+    medinv = str(Path(sys.executable).with_name("medinv"))
+    subprocess.run([medinv, "migrate", "--database-url", database_url], check=True)
+    created = subprocess.run(
+        [
+            medinv,
+            "keys",
+            "create",
+            "--name",
+            "swap-bench",
+            "--scopes",
+            "admin",
+            "--database-url",
+            database_url,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    match = re.search(r"mik_\S+", created.stdout)
+    if match is None:
+        raise RuntimeError(f"no key in the output of medinv keys create: {created.stdout}")
+    return match.group(0)
+
+
+async def load(
+    session: aiohttp.ClientSession,
+    base: str,
+    images: list[bytes],
+    concurrency: int,
+    stop_at: float,
+    timeline: Timeline,
+) -> None:
+    async def worker(index: int) -> None:
+        sent = index
+        while time.perf_counter() < stop_at:
+            started = time.perf_counter()
+            async with session.post(
+                f"{base}/v1/detect",
+                data=images[sent % len(images)],
+                headers={"Content-Type": "image/jpeg"},
+            ) as response:
+                await response.read()
+            elapsed_ms = (time.perf_counter() - started) * 1000.0
+            timeline.requests.append((started - timeline.started_at, elapsed_ms, response.status))
+            sent += concurrency
+
+    await asyncio.gather(*(worker(i) for i in range(concurrency)))
+
+
+async def swap(session: aiohttp.ClientSession, base: str, key: str, to: ModelRef) -> None:
+    async with session.put(
+        f"{base}/v1/models/active",
+        json={"model": str(to)},
+        headers={"Authorization": f"Bearer {key}"},
+    ) as response:
+        if response.status not in (200, 202):  # 202: replicas are switching
+            raise RuntimeError(f"swap to {to}: HTTP {response.status}: {await response.text()}")
+    while True:  # until the Detector answers with the new model
+        async with session.get(f"{base}/v1/models") as response:
+            if (await response.json())["active"]["version"] == to.version:
+                return
+        await asyncio.sleep(0.1)
+
+
+async def measure(
+    base: str, key: str, images: list[bytes], concurrency: int, duration_s: float
+) -> tuple[Timeline, float]:
+    timeline = Timeline()
+    warmup_s = 3.0
+    swap_every_s = duration_s / 4
+    connector = aiohttp.TCPConnector(limit=concurrency + 2)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        loop_start = time.perf_counter()
+        swap_phase_at = loop_start + warmup_s + duration_s
+        stop_at = swap_phase_at + duration_s
+        running = asyncio.create_task(load(session, base, images, concurrency, stop_at, timeline))
+        await asyncio.sleep(swap_phase_at - time.perf_counter())
+        targets = [SWAP_VERSION, DEMO_MODEL] * 2
+        for number, target in enumerate(tqdm(targets, desc="swaps", unit="swap")):
+            await asyncio.sleep(
+                max(0.0, swap_phase_at + number * swap_every_s - time.perf_counter())
+            )
+            asked = time.perf_counter() - timeline.started_at
+            await swap(session, base, key, target)
+            timeline.swaps.append((asked, time.perf_counter() - timeline.started_at, str(target)))
+        await running
+    return timeline, swap_phase_at - timeline.started_at
+
+
+def summarise(timeline: Timeline, swap_phase_at: float, duration_s: float) -> dict[str, Any]:
+    steady_from = swap_phase_at - duration_s
+    steady = [ms for t, ms, s in timeline.requests if steady_from <= t < swap_phase_at and s == 200]
+    swapping = [ms for t, ms, s in timeline.requests if t >= swap_phase_at and s == 200]
+    errors = sum(1 for _, _, status in timeline.requests if status != 200)
+    steady_p50, steady_p99 = percentiles(steady)
+    swap_p50, swap_p99 = percentiles(swapping)
+    load_s = [active - asked for asked, active, _ in timeline.swaps]
+    return {
+        "steady": {"requests": len(steady), "p50_ms": steady_p50, "p99_ms": steady_p99},
+        "swapping": {"requests": len(swapping), "p50_ms": swap_p50, "p99_ms": swap_p99},
+        "p99_ratio": swap_p99 / steady_p99,
+        "p50_ratio": swap_p50 / steady_p50,
+        "errors": errors,
+        "swap_seconds": load_s,
+    }
+
+
+def plot(timeline: Timeline, summary: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(10, 4))
+    times = [t for t, _, _ in timeline.requests]
+    latencies = [ms for _, ms, _ in timeline.requests]
+    axes.scatter(times, latencies, s=4, color="tab:blue", label="detection latency")
+    for asked, active, target in timeline.swaps:
+        axes.axvspan(asked, active, color="tab:orange", alpha=0.3)
+        axes.text(asked, max(latencies), f"→ {target.split(':')[1]}", fontsize=7, va="top")
+    axes.set_xlabel("seconds since start")
+    axes.set_ylabel("ms")
+    axes.set_title(
+        f"POST /v1/detect during model swaps (shaded: PUT until active); p99 steady "
+        f"{summary['steady']['p99_ms']:.0f} ms, swapping {summary['swapping']['p99_ms']:.0f} ms"
+        f" (x{summary['p99_ratio']:.2f})",
+        fontsize=9,
+    )
+    axes.legend(loc="upper left", fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--forward-workers", type=int, default=1)
+    parser.add_argument("--torch-threads", type=int, default=2)
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="medinv-swap-bench-"))
+    root = models_root_with_two_versions(work / "models")
+    database_url = f"sqlite+aiosqlite:///{work / 'inventory.db'}"
+    key = admin_key(database_url)
+    config = with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), free_port())
+    detector = config["applications"][0]["args"]["detector"]
+    detector.update(forward_workers=args.forward_workers, torch_threads=args.torch_threads)
+    base = f"http://127.0.0.1:{config['http_options']['port']}"
+    cluster = LocalCluster(run_dir=work / "run", ports=free_ports())
+    cluster.start(
+        {
+            **BENCH_ENV,
+            "MEDINV_MODELS_ROOT": str(root),
+            "MEDINV_DATA_DIR": str(work),
+            "MEDINV_DATABASE_URL": database_url,
+        }
+    )
+    try:
+        cluster.deploy(config)
+        wait_for_http_ok(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
+        images = shelf_jpegs(8, size=(640, 480))
+        timeline, swap_phase_at = asyncio.run(
+            measure(base, key, images, args.concurrency, args.duration)
+        )
+    finally:
+        cluster.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    summary = summarise(timeline, swap_phase_at, args.duration)
+    summary["setup"] = {
+        "forward_workers": args.forward_workers,
+        "torch_threads": args.torch_threads,
+        "concurrency": args.concurrency,
+        "duration_s": args.duration,
+        "images": "8 JPEGs 640x480",
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "swap-latency.json").write_text(json.dumps(summary, indent=2) + "\n")
+    plot(timeline, summary, RESULTS / "swap-latency.png")
+    steady, swapping = summary["steady"], summary["swapping"]
+    print(f"\nforward_workers={args.forward_workers}, concurrency {args.concurrency}, 640x480")
+    print(f"{'phase':<10}{'requests':>10}{'p50 ms':>9}{'p99 ms':>9}")
+    for name, phase in (("steady", steady), ("swapping", swapping)):
+        print(f"{name:<10}{phase['requests']:>10}{phase['p50_ms']:>9.1f}{phase['p99_ms']:>9.1f}")
+    print(f"p99 swapping ÷ steady: {summary['p99_ratio']:.2f} (p50: {summary['p50_ratio']:.2f})")
+    swaps = ", ".join(f"{s:.1f}" for s in summary["swap_seconds"])
+    print(f"errors: {summary['errors']}; seconds from PUT to active: {swaps}")
+    print(f"wrote {RESULTS / 'swap-latency.json'} and {RESULTS / 'swap-latency.png'}")
+
+
+if __name__ == "__main__":
+    main()
