@@ -2,6 +2,7 @@
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.types import Message, Receive
 
 from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError
 from serve_app.model.imaging import check_media_type
@@ -12,8 +13,10 @@ MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the f
 async def read_image_upload(request: Request, max_bytes: int) -> bytes:
     content_type = request.headers.get("content-type", "")
     if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
-        await _read_limited(request, max_bytes + MULTIPART_OVERHEAD_BYTES)
-        return await _multipart_image(request, max_bytes)
+        body = await _read_limited(request, max_bytes + MULTIPART_OVERHEAD_BYTES)
+        # The stream is consumed: parse the form from a request over the same scope whose
+        # `receive` replays the bytes read (the scope keeps "app", so a malformed body is 400).
+        return await _multipart_image(Request(request.scope, receive=_replay(body)), max_bytes)
     check_media_type(content_type)
     return await _read_limited(request, max_bytes)
 
@@ -29,9 +32,21 @@ async def _read_limited(request: Request, max_bytes: int) -> bytes:
         if size > max_bytes:
             raise PayloadTooLargeError(f"body exceeds the limit of {max_bytes} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body  # Starlette parses forms from this cache once the stream is consumed
-    return body
+    return b"".join(chunks)
+
+
+def _replay(body: bytes) -> Receive:
+    """An ASGI `receive` that hands over `body` as one message, then a disconnect."""
+    sent = False
+
+    async def receive() -> Message:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    return receive
 
 
 async def _multipart_image(request: Request, max_bytes: int) -> bytes:

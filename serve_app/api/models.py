@@ -32,7 +32,11 @@ async def models(context: Context) -> ModelsResponse:
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         404: {"model": ErrorResponse, "description": "no such model under the models root"},
-        502: {"model": ErrorResponse, "description": "Ray's control plane refused the change"},
+        502: {
+            "model": ErrorResponse,
+            "description": "Ray's control plane refused the change, did not answer in time, "
+            "or the application has no declared Serve config",
+        },
     },
     dependencies=[ADMIN],
 )

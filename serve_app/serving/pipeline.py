@@ -12,6 +12,7 @@ from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
 from ray.serve.handle import DeploymentHandle, DeploymentResponse
 
 from serve_app.core.errors import (
+    ControlPlaneError,
     ModelNotFoundError,
     NotReadyError,
     OverloadedError,
@@ -73,9 +74,19 @@ class ServePipeline:
         if ref not in self._known:
             raise ModelNotFoundError(f"no model {ref} under the models root")
         loop = asyncio.get_running_loop()
-        await loop.run_in_executor(
+        change = loop.run_in_executor(
             None, self._control.set_detector_model, self._app_name, DETECTOR_DEPLOYMENT, ref
         )
+        # The client times out each request; this bounds the whole change (GET and PUT) too.
+        deadline_s = self._control.operation_timeout_s
+        try:
+            await asyncio.wait_for(change, deadline_s)
+        except TimeoutError:
+            # The thread cannot be stopped: its PUT may still land after this answer.
+            raise ControlPlaneError(
+                f"Ray's control plane did not complete the change within {deadline_s:g} s; "
+                "it may still apply: check GET /v1/models before retrying"
+            ) from None
         return info.active.ref
 
     async def _summary(self, ref: ModelRef) -> ModelSummary:

@@ -3,6 +3,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from serve_app.api.body import MULTIPART_OVERHEAD_BYTES
 from serve_app.api.context import ApiContext
 from tests.api.conftest import MAX_BODY_BYTES
 from tests.assertions import assert_detection_response, assert_error
@@ -119,6 +120,58 @@ def test_multipart_without_image_field_is_422(client: TestClient) -> None:
 def test_multipart_with_unsupported_part_type_is_415(client: TestClient) -> None:
     response = client.post("/v1/detect", files={"image": ("a.gif", b"GIF89a", "image/gif")})
     assert response.status_code == 415
+
+
+def test_multipart_part_as_octet_stream_is_sniffed(client: TestClient) -> None:
+    files = {"image": ("shelf.bin", shelf_jpeg(320, 240), "application/octet-stream")}
+    response = client.post("/v1/detect", files=files, data={"note": "aisle 3"})
+    assert response.status_code == 200, response.text
+    assert_detection_response(response.json(), 320, 240)
+
+
+@pytest.mark.parametrize(
+    "size",
+    [MAX_BODY_BYTES + 1, MAX_BODY_BYTES + MULTIPART_OVERHEAD_BYTES + 1],
+    ids=["image-over-the-limit", "body-over-the-limit-and-overhead"],
+)
+def test_multipart_over_the_limit_is_413(client: TestClient, size: int) -> None:
+    files = {"image": ("big.jpg", b"\xff" * size, "image/jpeg")}
+    response = client.post("/v1/detect", files=files)
+    assert response.status_code == 413
+    assert_error(response.json(), "payload_too_large")
+
+
+def test_chunked_multipart_over_the_limit_is_413(client: TestClient) -> None:
+    """No Content-Length: the limit is enforced while the stream is read."""
+    chunk = b"\xff" * 65536
+    chunks = (MAX_BODY_BYTES + MULTIPART_OVERHEAD_BYTES) // len(chunk) + 2
+    response = client.post(
+        "/v1/detect",
+        content=(chunk for _ in range(chunks)),
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert response.status_code == 413
+    assert_error(response.json(), "payload_too_large")
+
+
+def test_multipart_with_two_files_is_400(client: TestClient) -> None:
+    files = [
+        ("image", ("a.jpg", shelf_jpeg(), "image/jpeg")),
+        ("other", ("b.jpg", shelf_jpeg(), "image/jpeg")),
+    ]
+    response = client.post("/v1/detect", files=files)
+    assert response.status_code == 400
+    assert_error(response.json(), "bad_request")
+
+
+def test_malformed_multipart_is_400(client: TestClient) -> None:
+    response = client.post(
+        "/v1/detect",
+        content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
+        headers={"Content-Type": "multipart/form-data; boundary=x"},
+    )
+    assert response.status_code == 400
+    assert_error(response.json(), "bad_request")
 
 
 def test_over_the_admission_limit_is_503_with_retry_after(client: TestClient) -> None:

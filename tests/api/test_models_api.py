@@ -1,6 +1,7 @@
 """GET /v1/models, PUT /v1/models/active and ?model= pinning, on the in-process pipeline."""
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,13 @@ from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import read_manifest
+from serve_app.serving.pipeline import ServePipeline
+from serve_app.serving.serve_control import ServeConfigClient
 from serve_app.state.shared_state import SharedState
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import shelf_jpeg
+from tests.fake_dashboard import APP, Dashboard, silent_dashboard
+from tests.stand_ins import stand_in_handle
 
 
 def detect(client: TestClient, query: str = "") -> dict[str, object]:
@@ -119,3 +124,38 @@ def test_activate_refuses_unknown_or_malformed_models(
     assert response.status_code == status
     assert response.json()["error"]["code"] == code
     assert own_client.get("/v1/models").json()["active"]["version"] == DEMO_MODEL.version
+
+
+@pytest.mark.parametrize("dashboard_answer", ["not-json", "http-500", "silent"])
+def test_a_control_plane_failure_is_a_json_502(
+    pipeline: LocalPipeline, store_settings: Settings, admin: dict[str, str], dashboard_answer: str
+) -> None:
+    """ServePipeline with its real ServeConfigClient against a local dashboard that fails; the
+    Detector handle is a hand-written stand-in (no Ray) that answers the in-process models."""
+    with ExitStack() as stack:
+        if dashboard_answer == "silent":
+            url = stack.enter_context(silent_dashboard())
+        else:
+            dashboard = Dashboard()
+            stack.callback(dashboard.close)
+            dashboard.get_body = b"<html>Bad Gateway</html>"
+            dashboard.get_status = 500 if dashboard_answer == "http-500" else 200
+            url = dashboard.url
+        control = ServeConfigClient(url, None, timeout_s=0.3)
+        detector = stand_in_handle(models=pipeline.models)
+        serve_pipeline = ServePipeline(stand_in_handle(), detector, 5.0, control, APP)
+        store = InventoryRecorder.open(store_settings)
+        state = SharedState.open(store_settings, serve_pipeline)
+        access = AccessControls.open(store_settings, store.database, state)
+        api = create_api(
+            serve_pipeline, store, IngressArgs(), access, state, behind_serve_proxy=False
+        )
+        client = stack.enter_context(TestClient(api, headers=admin))
+
+        response = client.put("/v1/models/active", json={"model": str(UNTRAINED_MODEL)})
+
+    assert response.status_code == 502
+    error = response.json()["error"]
+    assert error["code"] == "control_plane_error"
+    assert url in error["message"]
+    assert error["request_id"] == response.headers["X-Request-ID"]
