@@ -17,7 +17,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 # `make monitor`: Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the head of `make run`.
 PROMETHEUS_PORT ?= 9090
 
-.PHONY: help install install-dev install-bench run stop test lint bench migrate \
+.PHONY: help install install-dev install-bench run stop test lint bench bench-swap migrate \
 	monitor monitor-stop prometheus
 
 help:
@@ -28,6 +28,7 @@ help:
 	@echo "make test    install test deps and run the test suite"
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
+	@echo "make bench-swap  detection latency during model swaps vs the steady state"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -108,3 +109,7 @@ lint: install-dev
 
 bench: install-bench
 	$(BIN)/python -m benchmarks.run
+
+# Latency of ongoing detections while the active model is swapped, against the steady state.
+bench-swap: install-bench
+	$(BIN)/python -m benchmarks.swap_latency

@@ -1,12 +1,13 @@
 """Latency of ongoing detections while the active model is swapped (PUT /v1/models/active).
 
-    python -m benchmarks.swap_latency [--duration 20] [--concurrency 4] [--forward-workers 1]
+    python -m benchmarks.swap_latency [--swaps 8] [--every 5] [--concurrency 4]
 
-A local Ray cluster serves configs/serve_config.yaml with the Detector's `forward_workers` set
-as every Kubernetes environment has it (1). A closed-loop load of 640x480 shelf JPEGs runs for
-`duration` seconds undisturbed (steady state), then as long again while the active model is
-swapped back and forth between two registered versions every `duration / 4` seconds. Prints
-p50/p99 of both phases and their ratio; writes benchmarks/results/swap-latency.{json,png}.
+A local Ray cluster serves configs/serve_config.yaml with the Detector's `forward_workers` and
+`torch_threads` as every Kubernetes environment has them (1 and 1). A closed-loop load of
+640x480 shelf JPEGs runs while the active model is swapped (PUT /v1/models/active) back and
+forth between two registered versions every `every` seconds. Prints p50/p99 of the detections
+in flight during a swap against all the others (the steady state of the same run) and their
+ratio; writes benchmarks/results/swap-latency.{json,png}.
 """
 
 import argparse
@@ -49,6 +50,8 @@ SWAP_VERSION = ModelRef(DEMO_MODEL.name, f"{DEMO_MODEL.version}-swap")
 class Timeline:
     started_at: float = field(default_factory=time.perf_counter)
     requests: list[tuple[float, float, int]] = field(default_factory=list)  # (t, ms, status)
+    answered_by: str = ""  # the version of the latest detection answered
+    warmup_s: float = 0.0
     swaps: list[tuple[float, float, str]] = field(default_factory=list)  # (asked, active, to)
 
 
@@ -105,15 +108,19 @@ async def load(
                 data=images[sent % len(images)],
                 headers={"Content-Type": "image/jpeg"},
             ) as response:
-                await response.read()
+                body = await response.read()
             elapsed_ms = (time.perf_counter() - started) * 1000.0
+            if response.status == 200:
+                timeline.answered_by = json.loads(body)["model"]["version"]
             timeline.requests.append((started - timeline.started_at, elapsed_ms, response.status))
             sent += concurrency
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
 
 
-async def swap(session: aiohttp.ClientSession, base: str, key: str, to: ModelRef) -> None:
+async def swap(
+    session: aiohttp.ClientSession, base: str, key: str, to: ModelRef, timeline: Timeline
+) -> None:
     async with session.put(
         f"{base}/v1/models/active",
         json={"model": str(to)},
@@ -121,53 +128,55 @@ async def swap(session: aiohttp.ClientSession, base: str, key: str, to: ModelRef
     ) as response:
         if response.status not in (200, 202):  # 202: replicas are switching
             raise RuntimeError(f"swap to {to}: HTTP {response.status}: {await response.text()}")
-    while True:  # until the Detector answers with the new model
-        async with session.get(f"{base}/v1/models") as response:
-            if (await response.json())["active"]["version"] == to.version:
-                return
-        await asyncio.sleep(0.1)
+    # Until detections come from the new model (asking GET /v1/models would add load).
+    while timeline.answered_by != to.version:
+        await asyncio.sleep(0.01)
 
 
 async def measure(
-    base: str, key: str, images: list[bytes], concurrency: int, duration_s: float
-) -> tuple[Timeline, float]:
+    base: str, key: str, images: list[bytes], concurrency: int, swaps: int, every_s: float
+) -> Timeline:
+    """Load throughout; a swap every `every_s` seconds, so that steady and swapping periods
+    interleave and drifts of the machine's speed fall on both alike."""
     timeline = Timeline()
     warmup_s = 3.0
-    swap_every_s = duration_s / 4
     connector = aiohttp.TCPConnector(limit=concurrency + 2)
     async with aiohttp.ClientSession(connector=connector) as session:
-        loop_start = time.perf_counter()
-        swap_phase_at = loop_start + warmup_s + duration_s
-        stop_at = swap_phase_at + duration_s
+        first_at = time.perf_counter() + warmup_s + every_s
+        stop_at = first_at + swaps * every_s
         running = asyncio.create_task(load(session, base, images, concurrency, stop_at, timeline))
-        await asyncio.sleep(swap_phase_at - time.perf_counter())
-        targets = [SWAP_VERSION, DEMO_MODEL] * 2
+        targets = [SWAP_VERSION if n % 2 == 0 else DEMO_MODEL for n in range(swaps)]
         for number, target in enumerate(tqdm(targets, desc="swaps", unit="swap")):
-            await asyncio.sleep(
-                max(0.0, swap_phase_at + number * swap_every_s - time.perf_counter())
-            )
+            await asyncio.sleep(max(0.0, first_at + number * every_s - time.perf_counter()))
             asked = time.perf_counter() - timeline.started_at
-            await swap(session, base, key, target)
+            await swap(session, base, key, target, timeline)
             timeline.swaps.append((asked, time.perf_counter() - timeline.started_at, str(target)))
         await running
-    return timeline, swap_phase_at - timeline.started_at
+    timeline.warmup_s = warmup_s
+    return timeline
 
 
-def summarise(timeline: Timeline, swap_phase_at: float, duration_s: float) -> dict[str, Any]:
-    steady_from = swap_phase_at - duration_s
-    steady = [ms for t, ms, s in timeline.requests if steady_from <= t < swap_phase_at and s == 200]
-    swapping = [ms for t, ms, s in timeline.requests if t >= swap_phase_at and s == 200]
+def summarise(timeline: Timeline) -> dict[str, Any]:
+    """Detections in flight at any moment of a swap (PUT until the new model answers) against
+    all the others after the warm-up."""
+    steady: list[float] = []
+    swapping: list[float] = []
+    for started, ms, status in timeline.requests:
+        if status != 200 or started < timeline.warmup_s:
+            continue
+        ended = started + ms / 1000.0
+        overlaps = any(started <= active and ended >= asked for asked, active, _ in timeline.swaps)
+        (swapping if overlaps else steady).append(ms)
     errors = sum(1 for _, _, status in timeline.requests if status != 200)
     steady_p50, steady_p99 = percentiles(steady)
     swap_p50, swap_p99 = percentiles(swapping)
-    load_s = [active - asked for asked, active, _ in timeline.swaps]
     return {
         "steady": {"requests": len(steady), "p50_ms": steady_p50, "p99_ms": steady_p99},
         "swapping": {"requests": len(swapping), "p50_ms": swap_p50, "p99_ms": swap_p99},
         "p99_ratio": swap_p99 / steady_p99,
         "p50_ratio": swap_p50 / steady_p50,
         "errors": errors,
-        "swap_seconds": load_s,
+        "swap_seconds": [active - asked for asked, active, _ in timeline.swaps],
     }
 
 
@@ -201,10 +210,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
+    parser.add_argument("--swaps", type=int, default=8)
+    parser.add_argument("--every", type=float, default=5.0, help="seconds between swaps")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--forward-workers", type=int, default=1)
-    parser.add_argument("--torch-threads", type=int, default=2)
+    parser.add_argument("--torch-threads", type=int, default=1)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="medinv-swap-bench-"))
@@ -228,19 +238,18 @@ def main() -> None:
         cluster.deploy(config)
         wait_for_http_ok(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
         images = shelf_jpegs(8, size=(640, 480))
-        timeline, swap_phase_at = asyncio.run(
-            measure(base, key, images, args.concurrency, args.duration)
-        )
+        timeline = asyncio.run(measure(base, key, images, args.concurrency, args.swaps, args.every))
     finally:
         cluster.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    summary = summarise(timeline, swap_phase_at, args.duration)
+    summary = summarise(timeline)
     summary["setup"] = {
         "forward_workers": args.forward_workers,
         "torch_threads": args.torch_threads,
         "concurrency": args.concurrency,
-        "duration_s": args.duration,
+        "swaps": args.swaps,
+        "every_s": args.every,
         "images": "8 JPEGs 640x480",
     }
     RESULTS.mkdir(exist_ok=True)

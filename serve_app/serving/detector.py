@@ -44,6 +44,7 @@ class _Job:
 class Detector:
     def __init__(self, args: DetectorArgs) -> None:
         self._model: DetectionModel | None = None
+        self._swap: asyncio.Task[None] | None = None
         self._config = DetectorUserConfig()
         self._forward_workers = args.forward_workers
         self._metrics = DetectorMetrics()
@@ -58,11 +59,12 @@ class Detector:
         )
         # Loads and warm-ups get a thread of their own: on the forward pool (one thread in
         # every Kubernetes environment) a swap would stall every detection on the replica.
+        # Single-threaded: an intra-op team of its own would spin against the forwards'.
         self._load_pool = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix="model-load",
             initializer=_set_torch_threads,
-            initargs=(args.torch_threads,),
+            initargs=(1,),
         )
         _set_torch_threads(args.torch_threads)
         # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
@@ -79,16 +81,29 @@ class Detector:
         batcher.set_max_batch_size(config.max_batch_size)
         batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
         self._config = config
-        if self._model is not None and self._model.ref == config.model_ref:
-            return
-        loop = asyncio.get_running_loop()
+        if self._model is None:  # the replica is not ready before its first model is loaded
+            self._install(await self._load_in_background(config.model_ref))
+        elif self._model.ref != config.model_ref:
+            # Serve routes nothing to a replica while reconfigure() runs, so a swap that waited
+            # here would stall every detection for the length of a load; the active model
+            # serves on meanwhile and the new one takes over once it is loaded and warm.
+            self._swap = asyncio.create_task(self._swap_to(config.model_ref))
+
+    async def _swap_to(self, ref: ModelRef) -> None:
         try:
-            model = await loop.run_in_executor(self._load_pool, self._load, config.model_ref)
+            model = await self._load_in_background(ref)
         except (ModelLoadError, ModelNotFoundError):
-            if self._model is None:
-                raise
-            logger.exception("keeping %s: could not load %s", self._model.ref, config.model)
+            logger.exception("keeping %s: could not load %s", self._require_model().ref, ref)
             return
+        if self._config.model_ref == ref:  # else a later swap was asked for meanwhile
+            self._install(model)
+
+    async def _load_in_background(self, ref: ModelRef) -> DetectionModel:
+        loop = asyncio.get_running_loop()
+        model: DetectionModel = await loop.run_in_executor(self._load_pool, self._load, ref)
+        return model
+
+    def _install(self, model: DetectionModel) -> None:
         self._model = model
         self._metrics.set_model(model.ref, model.device)
 
@@ -120,9 +135,7 @@ class Detector:
         ref = ModelRef.parse(model_id)
         if active.ref == ref:
             return active
-        loop = asyncio.get_running_loop()
-        model: DetectionModel = await loop.run_in_executor(self._load_pool, self._load, ref)
-        return model
+        return await self._load_in_background(ref)
 
     async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
         """One forward pass per model among the jobs (usually one: the active model)."""
