@@ -84,7 +84,7 @@ async def _serve_stream(
         await context.inventory.require_location(state.location_id)
         recorder = StreamRecorder(context, state)
     await context.state.streams.save(state)
-    await _StreamSession(websocket, context, principal, state, recorder).run()
+    await StreamConnection(websocket, context, principal, state, recorder).run()
 
 
 def _session_state(
@@ -116,7 +116,10 @@ def _session_state(
     return saved
 
 
-class _StreamSession:
+class StreamConnection:
+    """One open WebSocket of a stream session: reads frames, schedules them latest-wins
+    (`FrameScheduler`), answers each processed one and saves the session's state."""
+
     def __init__(
         self,
         websocket: WebSocket,

@@ -1,4 +1,4 @@
-"""Stream sessions that outlive a connection.
+"""The resumable state of a WebSocket stream session, kept beyond its connection.
 
 A client that reconnects with its session id — to any ingress replica — continues where it
 left off: frame numbers, location, parameters, the smoothing window and the time of the last
