@@ -6,7 +6,6 @@ import torch
 import uvicorn
 
 from medinv_tools.local_pipeline import LocalPipeline
-from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.payloads import ModelRef
@@ -14,7 +13,6 @@ from serve_app.core.settings import get_settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
-from serve_app.state.shared_state import SharedState
 
 
 def main() -> None:
@@ -35,9 +33,7 @@ def main() -> None:
     )
     settings = get_settings()
     inventory = InventoryRecorder.open(settings)
-    state = SharedState.open(settings, pipeline)
-    access = AccessControls.open(settings, inventory.database, state)
-    app = create_api(pipeline, inventory, IngressArgs(), access, state, behind_serve_proxy=False)
+    app = create_api(pipeline, inventory, IngressArgs(), settings, behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 

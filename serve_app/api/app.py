@@ -23,6 +23,7 @@ from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
 from serve_app.core.args import IngressArgs
 from serve_app.core.pipeline import DetectionPipeline
+from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.state.shared_state import SharedState
 
@@ -55,11 +56,15 @@ def create_api(
     pipeline: DetectionPipeline,
     store: InventoryRecorder,
     args: IngressArgs,
-    access: AccessControls,
-    state: SharedState,
+    settings: Settings,
     *,
     behind_serve_proxy: bool,
 ) -> FastAPI:
+    """The API of one replica around `pipeline`, with the shared state and access controls the
+    settings describe (Redis-backed with `MEDINV_REDIS_URL`; they connect lazily)."""
+    state = SharedState.open(settings, pipeline)
+    access = AccessControls.open(settings, store.database, state)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not access.authenticator.required:

@@ -105,14 +105,7 @@ class TorchvisionRuntime:
             module.load_state_dict(state)
         except LabelMismatchError:
             raise
-        except (
-            RuntimeError,
-            ValueError,
-            TypeError,
-            OSError,
-            EOFError,
-            pickle.UnpicklingError,
-        ) as exc:
+        except _UNREADABLE_WEIGHTS as exc:
             raise ModelLoadError(
                 f"weights in {weights_path} do not fit the manifest: {exc}"
             ) from None

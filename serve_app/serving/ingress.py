@@ -6,14 +6,12 @@ from fastapi import FastAPI
 from ray import serve
 from ray.serve.handle import DeploymentHandle
 
-from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import get_settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.serving.pipeline import ServePipeline
 from serve_app.serving.serve_control import ServeConfigClient, auth_token
-from serve_app.state.shared_state import SharedState
 
 
 @serve.deployment(name="Ingress")
@@ -35,17 +33,14 @@ class Ingress:
         )
         # Connects lazily; the schema is migrated beforehand (`medinv migrate`), never here.
         self._inventory = InventoryRecorder.open(settings)
-        # Connects lazily too: Redis may come up after the replicas.
-        self._state = SharedState.open(settings, self._pipeline)
-        self._access = AccessControls.open(settings, self._inventory.database, self._state)
         self._args = args
+        self._settings = settings
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_api(
             self._pipeline,
             self._inventory,
             self._args,
-            self._access,
-            self._state,
+            self._settings,
             behind_serve_proxy=True,
         )

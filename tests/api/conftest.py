@@ -8,13 +8,11 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from medinv_tools.local_pipeline import LocalPipeline
-from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs, LimitsArgs, StreamArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
-from serve_app.state.shared_state import SharedState
 from tests.keys import bearer, create_api_key
 
 # Small limits so the 413 paths are cheap to reach.
@@ -49,9 +47,7 @@ def api(pipeline: LocalPipeline, store_settings: Settings, stream_args: StreamAr
         stream=stream_args,
     )
     inventory = InventoryRecorder.open(store_settings)
-    state = SharedState.open(store_settings, pipeline)
-    access = AccessControls.open(store_settings, inventory.database, state)
-    return create_api(pipeline, inventory, args, access, state, behind_serve_proxy=False)
+    return create_api(pipeline, inventory, args, store_settings, behind_serve_proxy=False)
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medinv_tools.local_pipeline import LocalPipeline
-from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.demo_model import DEMO_MODEL
@@ -18,7 +17,6 @@ from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import read_manifest
 from serve_app.serving.pipeline import ServePipeline
 from serve_app.serving.serve_control import ServeConfigClient
-from serve_app.state.shared_state import SharedState
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import shelf_jpeg
 from tests.fake_dashboard import APP, Dashboard, silent_dashboard
@@ -85,9 +83,7 @@ def own_client(
     """A client over a pipeline of its own: activating a model changes the pipeline."""
     pipeline = LocalPipeline(demo_model_dir, models_root, ImageLimits(), "cpu")
     store = InventoryRecorder.open(store_settings)
-    state = SharedState.open(store_settings, pipeline)
-    access = AccessControls.open(store_settings, store.database, state)
-    api = create_api(pipeline, store, IngressArgs(), access, state, behind_serve_proxy=False)
+    api = create_api(pipeline, store, IngressArgs(), store_settings, behind_serve_proxy=False)
     with TestClient(api, headers=admin) as client:
         yield client
 
@@ -145,10 +141,8 @@ def test_a_control_plane_failure_is_a_json_502(
         detector = stand_in_handle(models=pipeline.models)
         serve_pipeline = ServePipeline(stand_in_handle(), detector, 5.0, control, APP)
         store = InventoryRecorder.open(store_settings)
-        state = SharedState.open(store_settings, serve_pipeline)
-        access = AccessControls.open(store_settings, store.database, state)
         api = create_api(
-            serve_pipeline, store, IngressArgs(), access, state, behind_serve_proxy=False
+            serve_pipeline, store, IngressArgs(), store_settings, behind_serve_proxy=False
         )
         client = stack.enter_context(TestClient(api, headers=admin))
 

@@ -11,12 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medinv_tools.local_pipeline import LocalPipeline
-from serve_app.access.controls import AccessControls
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.state.shared_state import SharedState
 from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 
 ApiFactory = Callable[..., TestClient]
@@ -63,10 +61,8 @@ def make_client(pipeline: LocalPipeline) -> Iterator[ApiFactory]:
     ) -> TestClient:
         chosen = pipeline_ or pipeline
         inventory = InventoryRecorder.open(settings)
-        state = SharedState.open(settings, chosen)
-        access = AccessControls.open(settings, inventory.database, state)
         api = create_api(
-            chosen, inventory, args or IngressArgs(), access, state, behind_serve_proxy=False
+            chosen, inventory, args or IngressArgs(), settings, behind_serve_proxy=False
         )
         client = TestClient(api)
         client.__enter__()
