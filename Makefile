@@ -18,7 +18,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 PROMETHEUS_PORT ?= 9090
 
 .PHONY: help install install-dev install-bench run stop test lint bench bench-swap migrate \
-	monitor monitor-stop prometheus
+	monitor monitor-stop prometheus diagram
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -29,6 +29,7 @@ help:
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
+	@echo "make diagram docs/img/architecture.png from the code: packages, imports, request path"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -109,6 +110,11 @@ lint: install-dev
 
 bench: install-bench
 	$(BIN)/python -m benchmarks.run
+
+# The architecture diagram of docs/architecture.md, drawn from the import graph (grimp, which
+# comes with import-linter) and the layers contract in pyproject.toml, with matplotlib.
+diagram: install-dev
+	$(BIN)/python -m medinv_tools.architecture_diagram
 
 # Latency of ongoing detections while the active model is swapped, against the steady state.
 bench-swap: install-bench

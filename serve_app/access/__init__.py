@@ -1,1 +1,1 @@
-"""Who may call what, how often: API keys, rate limits and the result cache of the ingress."""
+"""Who may call what, and how often: API keys and their storage, authentication, rate limits."""

@@ -1,0 +1,1 @@
+"""The Ray Serve application: the deployments, the application builder, the handles."""
