@@ -1,1 +1,2 @@
-"""Settings, domain errors, plain data and metrics shared by every layer; no web framework, no torch."""
+"""Settings, domain errors, plain data and metrics that every layer shares; no web
+framework, no torch."""
