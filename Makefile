@@ -114,7 +114,7 @@ bench: install-bench
 # The architecture diagram of docs/architecture.md, drawn from the import graph (grimp, which
 # comes with import-linter) and the layers contract in pyproject.toml, with matplotlib.
 diagram: install-dev
-	$(BIN)/python -m medinv_tools.architecture_diagram
+	$(BIN)/python -m medinv_tools.architecture
 
 # Latency of ongoing detections while the active model is swapped, against the steady state.
 bench-swap: install-bench

@@ -9,7 +9,8 @@ from pathlib import Path
 import grimp
 import pytest
 
-from medinv_tools import architecture_diagram as diagram
+from medinv_tools.architecture import __main__ as cli
+from medinv_tools.architecture import descriptions, figure, imports, layout
 from medinv_tools.paths import REPO_ROOT
 
 PYPROJECT = REPO_ROOT / "pyproject.toml"
@@ -18,16 +19,16 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 @pytest.fixture(scope="module")
 def graph() -> grimp.ImportGraph:
-    return diagram.build_import_graph()
+    return imports.build_import_graph()
 
 
 @pytest.fixture(scope="module")
 def layers() -> list[list[str]]:
-    return diagram.layers_from_pyproject(PYPROJECT)
+    return imports.layers_from_pyproject(PYPROJECT)
 
 
 def _subpackages_on_disk() -> set[str]:
-    return {init.parent.name for init in (REPO_ROOT / diagram.RUNTIME).glob("*/__init__.py")}
+    return {init.parent.name for init in (REPO_ROOT / imports.RUNTIME).glob("*/__init__.py")}
 
 
 def test_the_layers_are_the_contracts_and_name_every_subpackage(
@@ -41,20 +42,20 @@ def test_the_layers_are_the_contracts_and_name_every_subpackage(
         ["core"],
     ]
     named = [name for layer in layers for name in layer]
-    assert sorted(named) == diagram.subpackages(graph) == sorted(_subpackages_on_disk())
+    assert sorted(named) == imports.subpackages(graph) == sorted(_subpackages_on_disk())
 
 
 def test_subpackage_edges_only_go_down_the_layers(
     graph: grimp.ImportGraph, layers: list[list[str]]
 ) -> None:
-    edges = diagram.subpackage_edges(graph)
+    edges = imports.subpackage_edges(graph)
     assert edges, "grimp found no imports between serve_app's subpackages"
-    assert diagram.against_layers(edges, layers) == []
+    assert imports.against_layers(edges, layers) == []
 
 
 def test_against_layers_flags_upward_and_sibling_edges(layers: list[list[str]]) -> None:
     edges = [("api", "core"), ("core", "api"), ("state", "inventory"), ("serving", "cli")]
-    assert diagram.against_layers(edges, layers) == [
+    assert imports.against_layers(edges, layers) == [
         ("core", "api"),
         ("serving", "cli"),
         ("state", "inventory"),
@@ -62,18 +63,18 @@ def test_against_layers_flags_upward_and_sibling_edges(layers: list[list[str]]) 
 
 
 def test_every_subpackage_has_a_description_and_every_description_a_subpackage() -> None:
-    assert set(diagram.DESCRIPTIONS) == _subpackages_on_disk()
-    assert all(line.strip() and "\n" not in line for line in diagram.DESCRIPTIONS.values())
+    assert set(descriptions.DESCRIPTIONS) == _subpackages_on_disk()
+    assert all(line.strip() and "\n" not in line for line in descriptions.DESCRIPTIONS.values())
 
 
 def test_the_tooling_descriptions_are_the_tooling_contracts() -> None:
-    tooling = diagram.layers_from_pyproject(PYPROJECT, diagram.TOOLING_CONTRACT)
-    named = {name for layer in tooling for name in layer} - {diagram.RUNTIME}
-    assert named == set(diagram.TOOLING) == set(diagram.TOOLING_DESCRIPTIONS)
+    tooling = imports.layers_from_pyproject(PYPROJECT, imports.TOOLING_CONTRACT)
+    named = {name for layer in tooling for name in layer} - {imports.RUNTIME}
+    assert named == set(imports.TOOLING) == set(descriptions.TOOLING_DESCRIPTIONS)
 
 
 def test_every_file_of_the_request_path_exists() -> None:
-    files = [path for hop in diagram.REQUEST_PATH for path in hop.files]
+    files = [path for hop in descriptions.REQUEST_PATH for path in hop.files]
     assert files
     assert [path for path in files if not (REPO_ROOT / path).is_file()] == []
 
@@ -85,7 +86,7 @@ def test_the_request_path_names_what_the_detect_route_calls() -> None:
     recording = (REPO_ROOT / "serve_app/api/recording.py").read_text()
     assert "context.inventory.record(" in recording
     assert "context.state.updates.publish(" in recording
-    named = " ".join(" ".join(hop.files) for hop in diagram.REQUEST_PATH)
+    named = " ".join(" ".join(hop.files) for hop in descriptions.REQUEST_PATH)
     for path in (
         "api/body.py",
         "state/result_cache.py",
@@ -95,7 +96,7 @@ def test_the_request_path_names_what_the_detect_route_calls() -> None:
         assert path in named
 
 
-def _crosses(points: list[tuple[float, float]], box: diagram.Box) -> bool:
+def _crosses(points: list[tuple[float, float]], box: layout.Box) -> bool:
     for (xa, ya), (xb, yb) in itertools.pairwise(points):
         if (
             max(xa, xb) > box.x0
@@ -110,8 +111,8 @@ def _crosses(points: list[tuple[float, float]], box: diagram.Box) -> bool:
 def test_the_edges_cross_no_box_but_their_own_ends(
     graph: grimp.ImportGraph, layers: list[list[str]]
 ) -> None:
-    boxes = diagram.place_boxes(layers)
-    routes = diagram.route_edges(boxes, layers, diagram.subpackage_edges(graph))
+    boxes = layout.place_boxes(layers)
+    routes = layout.route_edges(boxes, layers, imports.subpackage_edges(graph))
     for (source, target), points in routes.items():
         assert all(x0 == x1 or y0 == y1 for (x0, y0), (x1, y1) in itertools.pairwise(points))
         assert points[0][1] == pytest.approx(boxes[source].y0)
@@ -129,8 +130,8 @@ def _png_size(data: bytes) -> tuple[int, int]:
 
 def test_the_figure_renders_to_a_png_the_same_each_time(tmp_path: Path) -> None:
     first, second = tmp_path / "a.png", tmp_path / "b.png"
-    assert diagram.main(["--out", str(first)]) == 0
-    diagram.render(second)
+    assert cli.main(["--out", str(first)]) == 0
+    figure.render(second)
     data = first.read_bytes()
     assert len(data) > 10_000
     width, height = _png_size(data)
@@ -140,15 +141,15 @@ def test_the_figure_renders_to_a_png_the_same_each_time(tmp_path: Path) -> None:
 
 
 def test_edges_against_the_layers_still_render(tmp_path: Path, graph: grimp.ImportGraph) -> None:
-    layers = diagram.layers_from_pyproject(PYPROJECT)
-    edges = Counter(diagram.subpackage_edges(graph))
+    layers = imports.layers_from_pyproject(PYPROJECT)
+    edges = Counter(imports.subpackage_edges(graph))
     edges[("core", "state")] += 1
     edges[("state", "inventory")] += 1
     out = tmp_path / "against.png"
-    tooling = diagram.layers_from_pyproject(PYPROJECT, diagram.TOOLING_CONTRACT)
-    diagram.draw(out, layers, tooling, edges, diagram.tooling_imports(graph))
+    tooling = imports.layers_from_pyproject(PYPROJECT, imports.TOOLING_CONTRACT)
+    figure.draw(out, layers, tooling, edges, imports.tooling_imports(graph))
     assert out.read_bytes()[:8] == PNG_MAGIC
-    assert diagram.against_layers(edges, layers) == [("core", "state"), ("state", "inventory")]
+    assert imports.against_layers(edges, layers) == [("core", "state"), ("state", "inventory")]
 
 
 def test_the_committed_png_is_there() -> None:
