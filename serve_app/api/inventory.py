@@ -17,12 +17,15 @@ from serve_app.api.schemas.inventory import (
 )
 from serve_app.core.errors import InvalidParameterError
 from serve_app.inventory import catalog, queries
+from serve_app.inventory.models import MAX_INTEGER
 from serve_app.inventory.queries import Bucket
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 DEFAULT_HISTORY = timedelta(days=7)
 
-LocationFilter = Annotated[int | None, Query(ge=1, description="only this location")]
+LocationFilter = Annotated[
+    int | None, Query(ge=1, le=MAX_INTEGER, description="only this location")
+]
 ItemFilter = Annotated[str | None, Query(min_length=1, max_length=100, description="a label")]
 Time = Annotated[datetime | None, Query(description="ISO 8601; without an offset: UTC")]
 

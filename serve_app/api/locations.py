@@ -9,9 +9,10 @@ from serve_app.api.guards import ADMIN, READ
 from serve_app.api.schemas.detection import ErrorResponse
 from serve_app.api.schemas.inventory import LocationCreate, LocationOut, LocationsResponse
 from serve_app.inventory import catalog
+from serve_app.inventory.models import MAX_INTEGER
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
-LocationId = Annotated[int, Path(ge=1)]
+LocationId = Annotated[int, Path(ge=1, le=MAX_INTEGER)]
 STORE_DOWN: dict[int | str, dict[str, Any]] = {
     503: {"model": ErrorResponse, "description": "the database is unreachable"}
 }

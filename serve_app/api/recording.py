@@ -12,6 +12,7 @@ from serve_app.api.schemas.inventory import AlertsResponse, StockOut
 from serve_app.core.errors import StoreUnavailableError
 from serve_app.core.payloads import DetectionResult
 from serve_app.inventory import queries
+from serve_app.inventory.models import MAX_INTEGER
 from serve_app.inventory.recorder import RecordOutcome
 from serve_app.inventory.records import CountRecord
 from serve_app.inventory.smoothing import CountSmoother
@@ -19,7 +20,11 @@ from serve_app.state.stream_state import StreamState
 
 LocationParam = Annotated[
     int | None,
-    Query(ge=1, description="record the counts at this location (an id from /v1/locations)"),
+    Query(
+        ge=1,
+        le=MAX_INTEGER,
+        description="record the counts at this location (an id from /v1/locations)",
+    ),
 ]
 
 

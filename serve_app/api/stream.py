@@ -26,6 +26,7 @@ from serve_app.api.schemas.detection import (
 )
 from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError, ServiceError
 from serve_app.core.payloads import DetectParams
+from serve_app.inventory.models import MAX_INTEGER
 from serve_app.state.stream_state import SESSION_ID, StreamState, new_session_id
 
 router = APIRouter(prefix="/v1", tags=["stream"])
@@ -41,7 +42,7 @@ class StreamQuery(BaseModel):
 
     min_score: float | None = Field(default=None, ge=0.0, le=1.0)
     max_detections: int = Field(default=100, ge=1, le=1000)
-    location: int | None = Field(default=None, ge=1)
+    location: int | None = Field(default=None, ge=1, le=MAX_INTEGER)
     session_id: str | None = Field(default=None, pattern=SESSION_ID.pattern)
 
 

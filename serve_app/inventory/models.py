@@ -21,6 +21,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 # SQLite only auto-increments INTEGER PRIMARY KEY columns.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
+# The largest value of an `Integer` column on PostgreSQL (int4): location ids and par levels.
+# The API refuses larger ones with 422 rather than letting the driver overflow into a 500.
+MAX_INTEGER = 2**31 - 1
 
 
 class UtcDateTime(TypeDecorator[datetime]):

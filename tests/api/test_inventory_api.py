@@ -87,6 +87,32 @@ def test_unknown_location_is_404(client: TestClient) -> None:
     assert_error(response.json(), "not_found")
 
 
+def test_the_largest_location_id_the_database_holds_is_an_ordinary_404(client: TestClient) -> None:
+    response = client.get(f"/v1/locations/{2**31 - 1}")
+    assert response.status_code == 404
+    assert_error(response.json(), "not_found")
+
+
+# One past PostgreSQL's integer, and one no 64-bit integer holds (SQLite's driver overflowed
+# on it: a 500).
+@pytest.mark.parametrize("huge", [2**31, 99999999999999999999], ids=["int32+1", "beyond-int64"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/locations/{}",
+        "/v1/inventory?location={}",
+        "/v1/alerts?location={}",
+        "/v1/inventory/{}/history?item=syringe",
+    ],
+)
+def test_a_location_id_beyond_the_database_range_is_422(
+    client: TestClient, path: str, huge: int
+) -> None:
+    response = client.get(path.format(huge))
+    assert response.status_code == 422
+    assert_error(response.json(), "invalid_parameters")
+
+
 def test_put_item_creates_then_replaces(client: TestClient) -> None:
     created = client.put(
         "/v1/items/syringe",
@@ -108,8 +134,13 @@ def test_put_item_creates_then_replaces(client: TestClient) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"display_name": "x", "par_level": -1}, {"sku": "x"}, {"display_name": "x", "extra": 1}],
-    ids=["negative-par", "no-name", "unknown-field"],
+    [
+        {"display_name": "x", "par_level": -1},
+        {"display_name": "x", "par_level": 2**31},
+        {"sku": "x"},
+        {"display_name": "x", "extra": 1},
+    ],
+    ids=["negative-par", "par-beyond-int32", "no-name", "unknown-field"],
 )
 def test_invalid_item_is_422(client: TestClient, body: dict[str, Any]) -> None:
     response = client.put("/v1/items/syringe", json=body)
@@ -133,6 +164,12 @@ def test_detect_without_location_records_nothing(client: TestClient) -> None:
     response = client.post("/v1/detect", content=shelf_jpeg(), headers=JPEG)
     assert_detection_response(response.json(), 640, 480, recorded=None)
     assert client.get("/v1/inventory").json() == {"stock": []}
+
+
+def test_detect_at_a_location_beyond_the_database_range_is_422(client: TestClient) -> None:
+    response = client.post(f"/v1/detect?location={2**31}", content=shelf_jpeg(), headers=JPEG)
+    assert response.status_code == 422
+    assert_error(response.json(), "invalid_parameters")
 
 
 def test_detect_at_unknown_location_is_404_and_records_nothing(client: TestClient) -> None:

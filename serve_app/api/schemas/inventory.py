@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve_app.inventory.models import Item, Location, LocationKind
+from serve_app.inventory.models import MAX_INTEGER, Item, Location, LocationKind
 from serve_app.inventory.queries import Bucket, HistoryPage, StockLevel
 
 
@@ -45,7 +45,10 @@ class ItemUpdate(_Input):
     sku: str | None = Field(default=None, min_length=1, max_length=100)
     unit: str = Field(default="each", min_length=1, max_length=50, examples=["box of 100"])
     par_level: int | None = Field(
-        default=None, ge=0, description="reorder threshold: fewer than this raises an alert"
+        default=None,
+        ge=0,
+        le=MAX_INTEGER,
+        description="reorder threshold: fewer than this raises an alert",
     )
 
 
