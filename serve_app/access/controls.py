@@ -38,7 +38,7 @@ class AccessControls:
                 outages=shared.outages,
             )
         resolver = KeyResolver(
-            database, shared.key_cache(settings), settings.auth_cache_ttl_s, shared.outages
+            database, shared.key_cache(), settings.auth_cache_ttl_s, shared.outages
         )
         budgets = {
             BudgetName.REQUESTS: Budget(

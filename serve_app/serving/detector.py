@@ -82,7 +82,7 @@ class Detector:
         batcher.set_batch_wait_timeout_s(config.batch_wait_timeout_s)
         self._config = config
         if self._model is None:  # the replica is not ready before its first model is loaded
-            self._install(await self._load_in_background(config.model_ref))
+            self._install(await self._load_on_load_thread(config.model_ref))
         elif self._model.ref != config.model_ref:
             # Serve routes nothing to a replica while reconfigure() runs, so a swap that waited
             # here would stall every detection for the length of a load; the active model
@@ -91,14 +91,14 @@ class Detector:
 
     async def _swap_to(self, ref: ModelRef) -> None:
         try:
-            model = await self._load_in_background(ref)
+            model = await self._load_on_load_thread(ref)
         except (ModelLoadError, ModelNotFoundError):
             logger.exception("keeping %s: could not load %s", self._require_model().ref, ref)
             return
         if self._config.model_ref == ref:  # else a later swap was asked for meanwhile
             self._install(model)
 
-    async def _load_in_background(self, ref: ModelRef) -> DetectionModel:
+    async def _load_on_load_thread(self, ref: ModelRef) -> DetectionModel:
         loop = asyncio.get_running_loop()
         model: DetectionModel = await loop.run_in_executor(self._load_pool, self._load, ref)
         return model
@@ -135,7 +135,7 @@ class Detector:
         ref = ModelRef.parse(model_id)
         if active.ref == ref:
             return active
-        return await self._load_in_background(ref)
+        return await self._load_on_load_thread(ref)
 
     async def _run_batch(self, jobs: list[_Job]) -> list[RawDetections]:
         """One forward pass per model among the jobs (usually one: the active model)."""

@@ -24,6 +24,7 @@ class SharedState:
     redis: Redis | None
     outages: OutageLog
     metrics: SharedStateMetrics
+    key_prefix: str
 
     @classmethod
     def open(cls, settings: Settings, pipeline: DetectionPipeline) -> "SharedState":
@@ -49,13 +50,14 @@ class SharedState:
             redis=redis,
             outages=outages,
             metrics=metrics,
+            key_prefix=settings.redis_key_prefix,
         )
 
-    def key_cache(self, settings: Settings) -> ValueStore:
+    def key_cache(self) -> ValueStore:
         """Where API-key lookups are cached: the same Redis, or a store of this replica."""
         if self.redis is None:
             return MemoryStore(MEMORY_CACHE_ENTRIES)
-        return RedisStore(self.redis, settings.redis_key_prefix)
+        return RedisStore(self.redis, self.key_prefix)
 
     async def close(self) -> None:
         if self.redis is not None:
