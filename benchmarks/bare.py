@@ -14,6 +14,7 @@ import torch
 from serve_app.core.payloads import DetectParams
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.loader import load_directory
+from serve_app.model.runtime import RuntimeOptions
 
 
 @dataclass(frozen=True)
@@ -31,7 +32,7 @@ def run_bare(
     workers: int = 1,
 ) -> BareResult:
     torch.set_num_threads(threads)
-    model = load_directory(model_directory, "cpu")
+    model = load_directory(model_directory, RuntimeOptions("cpu"))
     limits = ImageLimits()
     latencies: list[float] = []
     done = [0] * workers

@@ -151,7 +151,7 @@ def main() -> None:
     application = serve_config["applications"][0]
     detector = next(d for d in application["deployments"] if d["name"] == "Detector")
     model = ModelRef.parse(detector["user_config"]["model"])
-    threads = int(application["args"]["detector"]["torch_threads"])
+    threads = int(application["args"]["detector"]["forward_threads"])
     workers = int(application["args"]["detector"]["forward_workers"])
     images = shelf_jpegs(args.images)
 

@@ -3,7 +3,7 @@
     python -m benchmarks.swap_latency [--swaps 8] [--every 5] [--concurrency 4]
 
 A local Ray cluster serves configs/serve_config.yaml with the Detector's `forward_workers` and
-`torch_threads` as every Kubernetes environment has them (1 and 1). A closed-loop load of
+`forward_threads` as every Kubernetes environment has them (1 and 1). A closed-loop load of
 640x480 shelf JPEGs runs while the active model is swapped (PUT /v1/models/active) back and
 forth between two registered versions every `every` seconds. Prints p50/p99 of the detections
 in flight during a swap against all the others (the steady state of the same run) and their
@@ -223,7 +223,7 @@ def main() -> None:
     key = admin_key(database_url)
     config = with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), free_port())
     detector = config["applications"][0]["args"]["detector"]
-    detector.update(forward_workers=args.forward_workers, torch_threads=args.torch_threads)
+    detector.update(forward_workers=args.forward_workers, forward_threads=args.forward_threads)
     base = f"http://127.0.0.1:{config['http_options']['port']}"
     cluster = LocalCluster(run_dir=work / "run", ports=free_ports())
     cluster.start(
@@ -246,7 +246,7 @@ def main() -> None:
     summary = summarise(timeline)
     summary["setup"] = {
         "forward_workers": args.forward_workers,
-        "torch_threads": args.torch_threads,
+        "forward_threads": args.forward_threads,
         "concurrency": args.concurrency,
         "swaps": args.swaps,
         "every_s": args.every,

@@ -20,6 +20,7 @@ from serve_app.core.payloads import (
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
 from serve_app.model.loader import load_directory, load_registered
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import list_manifests
 
 
@@ -32,7 +33,7 @@ class LocalPipeline:
         device: str = "cpu",
         workers: int = 1,
     ) -> None:
-        self._model = load_directory(model_directory, device)
+        self._model = load_directory(model_directory, RuntimeOptions(device))
         self._models_root = models_root
         self._limits = limits
         self._device = device
@@ -80,4 +81,4 @@ class LocalPipeline:
         return previous
 
     def _load(self, ref: ModelRef) -> DetectionModel:
-        return load_registered(self._models_root, ref, self._device)
+        return load_registered(self._models_root, ref, RuntimeOptions(self._device))

@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from serve_app.core.payloads import DetectParams
 from serve_app.model.loader import load_directory
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import read_manifest, write_manifest
 from training.coco import ANNOTATIONS_FILE, read_coco
 
@@ -44,7 +45,7 @@ class EvalResult:
 def evaluate(
     model_directory: Path, data_dir: Path, device: str, limit: int | None = None
 ) -> EvalResult:
-    model = load_directory(model_directory, device)
+    model = load_directory(model_directory, RuntimeOptions(device))
     coco = read_coco(data_dir)
     if coco.labels != model.manifest.labels:
         raise ValueError(f"{data_dir} has labels {coco.labels}, the model {model.manifest.labels}")

@@ -48,8 +48,10 @@ class DetectorArgs(_Strict):
         le=8,
         description="batches run at once in one replica, each in its own thread",
     )
-    torch_threads: int | None = Field(
-        default=None, ge=1, description="intra-op threads per forward; None keeps torch's default"
+    forward_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="intra-op threads per forward (torch's, or ONNX Runtime's); None: theirs",
     )
 
 

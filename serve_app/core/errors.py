@@ -83,6 +83,19 @@ class InvalidManifestError(ModelLoadError):
     code = "invalid_manifest"
 
 
+class NotOnnxError(ModelLoadError):
+    """The file is not an ONNX model ONNX Runtime can open."""
+
+    code = "not_onnx"
+
+
+class UnsupportedModelError(ModelLoadError):
+    """An ONNX model that is not a detector (a classifier, a segmenter, a pose model), or whose
+    outputs match none of the layouts the decoders read."""
+
+    code = "unsupported_model"
+
+
 class ControlPlaneError(ServiceError):
     """Ray's control plane (the dashboard's Serve API) refused or did not answer a change."""
 

@@ -1,6 +1,7 @@
 """Plain data passed between deployments (pickled by Ray). No framework imports."""
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -16,11 +17,30 @@ class Tiling:
 
 
 @dataclass(frozen=True)
+class Resize:
+    """How a window of an image becomes a model input.
+
+    `stretch` scales width and height independently to the input size; `letterbox` keeps the
+    aspect ratio and pads with `pad_value` (centred), as Ultralytics does. `stride` (letterbox
+    only) pads to the next multiple of it instead of the whole input: Ultralytics' rectangular
+    inputs for exports with dynamic height and width. `antialias` is Pillow's bilinear filter,
+    which widens when it shrinks; `linear` is OpenCV's INTER_LINEAR, which does not: a model
+    must get the filter it was trained with.
+    """
+
+    mode: Literal["stretch", "letterbox"] = "stretch"
+    interpolation: Literal["antialias", "linear"] = "antialias"
+    pad_value: int = 114
+    stride: int | None = None
+
+
+@dataclass(frozen=True)
 class InputSpec:
-    """How a model wants its images: input (width, height), and tiling for large ones."""
+    """How a model wants its images: input (width, height), resizing, tiling for large ones."""
 
     size: tuple[int, int]
     tiling: Tiling | None = None
+    resize: Resize = Resize()
 
 
 @dataclass(frozen=True)
@@ -38,19 +58,15 @@ class Window:
 
 @dataclass(frozen=True)
 class ImageView:
-    """One model input cut from an image: `window`, resized to the model's input size."""
+    """One model input cut from an image: `window`, resized (and padded) to the model input.
 
-    pixels: npt.NDArray[np.uint8]  # H x W x 3 RGB at the model's input size
+    A point at (x, y) of the window lies at (x * gain_x + pad_x, y * gain_y + pad_y) of the input.
+    """
+
+    pixels: npt.NDArray[np.uint8]  # H x W x 3 RGB, the model's input
     window: Window
-
-    @property
-    def scale_x(self) -> float:
-        """Original pixels per model-input pixel."""
-        return self.window.width / int(self.pixels.shape[1])
-
-    @property
-    def scale_y(self) -> float:
-        return self.window.height / int(self.pixels.shape[0])
+    gain: tuple[float, float]  # model-input pixels per original pixel, x and y
+    pad: tuple[int, int] = (0, 0)  # letterbox padding left and top, in model-input pixels
 
 
 @dataclass(frozen=True)
@@ -106,6 +122,7 @@ class DetectionResult:
 @dataclass(frozen=True)
 class ModelSummary:
     ref: ModelRef
+    format: str
     architecture: str
     labels: list[str]
     score_threshold: float

@@ -19,7 +19,7 @@ from serve_app.core.errors import (
     PayloadTooLargeError,
     UnsupportedMediaTypeError,
 )
-from serve_app.core.payloads import ImageView, InputSpec, PreprocessedImage, Window
+from serve_app.core.payloads import ImageView, InputSpec, PreprocessedImage, Resize, Window
 from serve_app.model.tiling import plan_windows
 
 SUPPORTED_MEDIA_TYPES: dict[str, str] = {
@@ -78,13 +78,14 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
         transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
         original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
         windows = plan_windows(original_w, original_h, spec.tiling)
-        if image_format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller.
+        if image_format == "JPEG" and spec.resize.interpolation == "antialias":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller: an
+            # antialiased shrink of its own. A `linear` model gets every pixel, as in training.
             need_w, need_h = _decode_size(windows[0], original_w, original_h, spec.size)
             image.draft("RGB", (need_h, need_w) if transposed else (need_w, need_h))
         image.load()
         rgb = _to_rgb(ImageOps.exif_transpose(image))
-        views = [_view(rgb, window, original_w, original_h, spec.size) for window in windows]
+        views = [_view(rgb, window, original_w, original_h, spec) for window in windows]
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
     return PreprocessedImage(
@@ -106,9 +107,9 @@ def _decode_size(
 
 
 def _view(
-    rgb: Image.Image, window: Window, original_w: int, original_h: int, target: tuple[int, int]
+    rgb: Image.Image, window: Window, original_w: int, original_h: int, spec: InputSpec
 ) -> ImageView:
-    """Crop `window` (original pixels) from the decoded image and resize it to the input size."""
+    """Crop `window` (original pixels) from the decoded image and make it a model input."""
     to_decoded_x, to_decoded_y = rgb.width / original_w, rgb.height / original_h
     crop_box = (
         window.x * to_decoded_x,
@@ -116,11 +117,52 @@ def _view(
         (window.x + window.width) * to_decoded_x,
         (window.y + window.height) * to_decoded_y,
     )
-    target_w, target_h = target
-    resized = rgb.resize(
-        (target_w, target_h), Image.Resampling.BILINEAR, box=crop_box, reducing_gap=3.0
+    target_w, target_h = spec.size
+    if spec.resize.mode == "stretch":
+        resized = _resize(rgb, crop_box, (target_w, target_h), spec.resize)
+        gain = (target_w / window.width, target_h / window.height)
+        return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window, gain=gain)
+    # Ultralytics' LetterBox(center=True): one gain for both sides, centred padding.
+    ratio = min(target_w / window.width, target_h / window.height)
+    content_w, content_h = round(window.width * ratio), round(window.height * ratio)
+    canvas_w, canvas_h = target_w, target_h
+    if spec.resize.stride is not None:
+        canvas_w = content_w + (target_w - content_w) % spec.resize.stride
+        canvas_h = content_h + (target_h - content_h) % spec.resize.stride
+    left = round((canvas_w - content_w) / 2 - 0.1)
+    top = round((canvas_h - content_h) / 2 - 0.1)
+    pad = spec.resize.pad_value
+    canvas = Image.new("RGB", (canvas_w, canvas_h), (pad, pad, pad))
+    canvas.paste(_resize(rgb, crop_box, (content_w, content_h), spec.resize), (left, top))
+    return ImageView(
+        pixels=np.asarray(canvas, dtype=np.uint8),
+        window=window,
+        gain=(ratio, ratio),
+        pad=(left, top),
     )
-    return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window)
+
+
+def _resize(
+    rgb: Image.Image,
+    box: tuple[float, float, float, float],
+    size: tuple[int, int],
+    resize: Resize,
+) -> Image.Image:
+    """`box` of `rgb` scaled to `size` with the model's filter."""
+    x1, y1, x2, y2 = box
+    if resize.interpolation == "antialias":
+        return rgb.resize(size, Image.Resampling.BILINEAR, box=box, reducing_gap=3.0)
+    if (x1, y1, x2 - x1, y2 - y1) == (0, 0, *size) == (0, 0, *rgb.size):
+        return rgb
+    # An affine transform samples each output pixel bilinearly from the four nearest source
+    # pixels at ((x + 0.5) * scale - 0.5), clamped at the border: OpenCV's INTER_LINEAR.
+    scale_x, scale_y = (x2 - x1) / size[0], (y2 - y1) / size[1]
+    return rgb.transform(
+        size,
+        Image.Transform.AFFINE,
+        (scale_x, 0.0, x1, 0.0, scale_y, y1),
+        resample=Image.Resampling.BILINEAR,
+    )
 
 
 def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Image:

@@ -10,9 +10,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serve_app.core.errors import InvalidManifestError, ModelLoadError
-from serve_app.core.payloads import InputSpec, ModelRef, ModelSummary, Tiling
+from serve_app.core.payloads import InputSpec, ModelRef, ModelSummary, Resize, Tiling
 
 MANIFEST_FILE = "manifest.yaml"
+Decoder = Literal["yolo", "yolov5", "yolo-e2e", "rtdetr", "ssd"]
+InputDtype = Literal["float32", "float16", "uint8"]
+InputLayout = Literal["nchw", "nhwc"]
 
 
 class TilingConfig(BaseModel):
@@ -32,16 +35,75 @@ class TilingConfig(BaseModel):
         return self
 
 
+class ResizeConfig(BaseModel):
+    """How an image window becomes a model input: see `serve_app.core.payloads.Resize`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    mode: Literal["stretch", "letterbox"] = "stretch"
+    interpolation: Literal["antialias", "linear"] = "antialias"
+    pad_value: int = Field(default=114, ge=0, le=255)
+    stride: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _stride_only_for_letterbox(self) -> "ResizeConfig":
+        if self.stride is not None and self.mode != "letterbox":
+            raise ValueError("stride pads a letterbox; it needs mode: letterbox")
+        return self
+
+
+class OnnxInputConfig(BaseModel):
+    """The graph input and how uint8 RGB pixels become it: (pixels * scale - mean) / std."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    dtype: InputDtype = "float32"
+    channels: Literal["rgb", "bgr"] = "rgb"
+    layout: InputLayout = "nchw"
+    scale: float = Field(default=1 / 255, gt=0.0)
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    batch: int | None = Field(default=None, ge=1, description="fixed batch size; None: dynamic")
+    dynamic_size: bool = Field(default=False, description="height and width are free")
+
+    @model_validator(mode="after")
+    def _positive_std(self) -> "OnnxInputConfig":
+        if min(self.std) <= 0.0:
+            raise ValueError("std must be positive")
+        return self
+
+
+class DecoderConfig(BaseModel):
+    """Which output layout the graph has (docs/models.md#decoders) and the outputs it reads."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: Decoder
+    outputs: list[str] = Field(min_length=1, description="graph outputs, in the decoder's order")
+    nms_iou: float | None = Field(
+        default=None, gt=0.0, le=1.0, description="class-aware NMS; None: the layout's default"
+    )
+
+
+class OnnxConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    input: OnnxInputConfig
+    decoder: DecoderConfig
+
+
 class ModelManifest(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     version: str
     # The model runtime that loads it (serve_app/model/loader.py: RUNTIMES).
-    format: Literal["torchvision"] = "torchvision"
+    format: Literal["torchvision", "onnx"] = "torchvision"
     architecture: str
     labels: list[str] = Field(min_length=1)
     input_size: tuple[int, int] = Field(description="model input (width, height) in pixels")
+    resize: ResizeConfig = ResizeConfig()
     score_threshold: float = Field(ge=0.0, le=1.0, description="default min_score")
     candidate_score_floor: float = Field(
         default=0.01, ge=0.0, le=1.0, description="lowest score the model reports at all"
@@ -51,11 +113,20 @@ class ModelManifest(BaseModel):
     anchor_size_range: tuple[float, float] = Field(
         default=(0.2, 0.95), description="SSD default-box sizes, fractions of the input side"
     )
+    onnx: OnnxConfig | None = Field(default=None, description="the graph's input and decoder")
     weights: str = "weights.pt"
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     description: str = ""
     metrics: dict[str, Any] = Field(default_factory=dict)
     training: dict[str, Any] = Field(default_factory=dict, description="provenance")
+
+    @model_validator(mode="after")
+    def _onnx_section_matches_format(self) -> "ModelManifest":
+        if (self.format == "onnx") != (self.onnx is not None):
+            raise ValueError("an onnx section is required with format: onnx, and only then")
+        if self.format == "torchvision" and self.resize.stride is not None:
+            raise ValueError("torchvision models take inputs of one size: no resize.stride")
+        return self
 
     @property
     def ref(self) -> ModelRef:
@@ -66,11 +137,18 @@ class ModelManifest(BaseModel):
         tiling = None
         if self.tiling is not None:
             tiling = Tiling(self.tiling.tile, self.tiling.overlap, self.tiling.above)
-        return InputSpec(size=self.input_size, tiling=tiling)
+        resize = Resize(
+            mode=self.resize.mode,
+            interpolation=self.resize.interpolation,
+            pad_value=self.resize.pad_value,
+            stride=self.resize.stride,
+        )
+        return InputSpec(size=self.input_size, tiling=tiling, resize=resize)
 
     def summary(self) -> ModelSummary:
         return ModelSummary(
             ref=self.ref,
+            format=self.format,
             architecture=self.architecture,
             labels=list(self.labels),
             score_threshold=self.score_threshold,

@@ -13,7 +13,11 @@ from serve_app.core.payloads import (
     PreprocessedImage,
 )
 from serve_app.model.manifest import ModelManifest
-from serve_app.model.tiling import drop_truncated, nms_per_class
+from serve_app.model.nms import nms_per_class
+from serve_app.model.tiling import drop_truncated
+
+# Tiles overlap: an item seen whole by two tiles is one detection.
+_TILE_MERGE_IOU = 0.5
 
 
 @dataclass(frozen=True)
@@ -26,11 +30,15 @@ class RawDetections:
 
 
 def merge_views(raws: list[RawDetections], image: PreprocessedImage) -> RawDetections:
-    """Map every view's boxes to original pixels; with tiles, drop cut boxes and duplicates."""
+    """Map every view's boxes to original pixels (undoing the letterbox); with tiles, drop cut
+    boxes and duplicates."""
     boxes, scores, class_ids = [], [], []
     for raw, view in zip(raws, image.views, strict=True):
-        scale = np.array([view.scale_x, view.scale_y, view.scale_x, view.scale_y])
-        in_window = raw.boxes.astype(np.float64) * scale
+        gain_x, gain_y = view.gain
+        pad_x, pad_y = view.pad
+        pad = np.array([pad_x, pad_y, pad_x, pad_y], dtype=np.float64)
+        gain = np.array([gain_x, gain_y, gain_x, gain_y], dtype=np.float64)
+        in_window = (raw.boxes.astype(np.float64) - pad) / gain
         keep = drop_truncated(in_window, view.window)
         offset = np.array([view.window.x, view.window.y, view.window.x, view.window.y])
         boxes.append(in_window[keep] + offset)
@@ -43,7 +51,9 @@ def merge_views(raws: list[RawDetections], image: PreprocessedImage) -> RawDetec
     )
     if len(image.views) == 1:
         return merged
-    best = nms_per_class(merged.boxes.astype(np.float64), merged.scores, merged.class_ids)
+    best = nms_per_class(
+        merged.boxes.astype(np.float64), merged.scores, merged.class_ids, _TILE_MERGE_IOU
+    )
     return RawDetections(merged.boxes[best], merged.scores[best], merged.class_ids[best])
 
 

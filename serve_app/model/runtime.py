@@ -1,17 +1,24 @@
 """The model runtime interface: what a loaded model must do for the inference contract.
 
-One implementation per model format (`torchvision_runtime.TorchvisionRuntime` today); the
-loader picks it by the manifest's `format`. No torch here: the interface is importable by
-anything that only needs to name it.
+One implementation per model format (`torchvision_runtime.TorchvisionRuntime`,
+`onnx_detectors.runtime.OnnxRuntime`); the loader picks it by the manifest's `format`.
+No torch here: the interface is importable by anything that only needs to name it.
 """
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from serve_app.model.postprocess import RawDetections
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    device: str | None = None  # "cpu", "cuda", "cuda:1"; None: a GPU if there is one
+    threads: int | None = None  # intra-op threads of each forward; None: the runtime's default
 
 
 class ModelRuntime(Protocol):

@@ -15,7 +15,6 @@ import numpy.typing as npt
 from serve_app.core.payloads import Tiling, Window
 
 _EDGE_TOLERANCE_PX = 2.0
-_MERGE_IOU = 0.5
 
 
 def plan_windows(width: int, height: int, tiling: Tiling | None) -> list[Window]:
@@ -59,32 +58,3 @@ def drop_truncated(boxes: npt.NDArray[np.float64], window: Window) -> npt.NDArra
     if bottom:
         keep &= boxes[:, 3] < window.height - _EDGE_TOLERANCE_PX
     return keep
-
-
-def nms_per_class(
-    boxes: npt.NDArray[np.float64],
-    scores: npt.NDArray[np.float32],
-    class_ids: npt.NDArray[np.int64],
-    iou_threshold: float = _MERGE_IOU,
-) -> npt.NDArray[np.int64]:
-    """Indices to keep, best score first: greedy NMS within each class."""
-    order = np.argsort(-scores, kind="stable")
-    areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-    suppressed = np.zeros(len(boxes), dtype=bool)
-    keep: list[int] = []
-    for position, i in enumerate(order):
-        if suppressed[i]:
-            continue
-        keep.append(int(i))
-        rest = order[position + 1 :]
-        rest = rest[(class_ids[rest] == class_ids[i]) & ~suppressed[rest]]
-        if rest.size == 0:
-            continue
-        x1 = np.maximum(boxes[i, 0], boxes[rest, 0])
-        y1 = np.maximum(boxes[i, 1], boxes[rest, 1])
-        x2 = np.minimum(boxes[i, 2], boxes[rest, 2])
-        y2 = np.minimum(boxes[i, 3], boxes[rest, 3])
-        inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-        iou = inter / np.maximum(areas[i] + areas[rest] - inter, 1e-9)
-        suppressed[rest[iou > iou_threshold]] = True
-    return np.asarray(keep, dtype=np.int64)

@@ -21,6 +21,7 @@ from serve_app.core.errors import LabelMismatchError, ModelLoadError, UnknownArc
 from serve_app.model.checksum import sha256_file
 from serve_app.model.manifest import ModelManifest, write_manifest
 from serve_app.model.postprocess import RawDetections
+from serve_app.model.runtime import RuntimeOptions
 
 Builder = Callable[[ModelManifest], nn.Module]
 # What torch.load / load_state_dict raise for a file that is not this model's state dict.
@@ -94,10 +95,13 @@ class TorchvisionRuntime:
 
     @classmethod
     def load(
-        cls, weights_path: Path, manifest: ModelManifest, device: str | None = None
+        cls, weights_path: Path, manifest: ModelManifest, options: RuntimeOptions
     ) -> "TorchvisionRuntime":
-        """Build the manifest's architecture and load the (checksum-verified) weights."""
-        target = torch.device(device or pick_device())
+        """Build the manifest's architecture and load the (checksum-verified) weights.
+
+        `options.threads` is not applied here: torch's intra-op threads belong to the thread
+        that runs the forward (the Detector's forward workers set them)."""
+        target = torch.device(options.device or pick_device())
         module = build_model(manifest)
         try:
             state = torch.load(weights_path, map_location="cpu", weights_only=True)

@@ -1,4 +1,5 @@
-"""The batched detection deployment. It runs on CUDA when the replica has a GPU, else on CPU."""
+"""The batched detection deployment. It runs on CUDA when the replica has a GPU, else on CPU,
+with whichever runtime the model's format needs (torchvision or ONNX Runtime)."""
 
 import asyncio
 import logging
@@ -28,6 +29,7 @@ from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
 from serve_app.model.loader import load_registered
 from serve_app.model.manifest import list_manifests
 from serve_app.model.postprocess import RawDetections
+from serve_app.model.runtime import RuntimeOptions
 
 logger = logging.getLogger("ray.serve")
 
@@ -47,6 +49,9 @@ class Detector:
         self._swap: asyncio.Task[None] | None = None
         self._config = DetectorUserConfig()
         self._forward_workers = args.forward_workers
+        # ONNX Runtime sessions take their thread count when they open; torch's belongs to
+        # the thread that runs a forward, so the pools below set it.
+        self._runtime_options = RuntimeOptions(threads=args.forward_threads)
         self._metrics = DetectorMetrics()
         # Forwards run off the event loop so the next batch gathers meanwhile. On a small CPU,
         # several single-threaded forwards side by side use the cores better than one forward
@@ -54,8 +59,8 @@ class Detector:
         self._forward_pool = ThreadPoolExecutor(
             max_workers=args.forward_workers,
             thread_name_prefix="forward",
-            initializer=_set_torch_threads,
-            initargs=(args.torch_threads,),
+            initializer=_set_forward_threads,
+            initargs=(args.forward_threads,),
         )
         # Loads and warm-ups get a thread of their own: on the forward pool (one thread in
         # every Kubernetes environment) a swap would stall every detection on the replica.
@@ -63,10 +68,10 @@ class Detector:
         self._load_pool = ThreadPoolExecutor(
             max_workers=1,
             thread_name_prefix="model-load",
-            initializer=_set_torch_threads,
+            initializer=_set_forward_threads,
             initargs=(1,),
         )
-        _set_torch_threads(args.torch_threads)
+        _set_forward_threads(args.forward_threads)
         # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
         # from the application's args.
         self.detect_batch = serve.batch(
@@ -108,7 +113,7 @@ class Detector:
         self._metrics.set_model(model.ref, model.device)
 
     def _load(self, ref: ModelRef) -> DetectionModel:
-        model = load_registered(get_settings().models_root, ref)
+        model = load_registered(get_settings().models_root, ref, self._runtime_options)
         warm_ms = model.warm_up()
         logger.info("loaded %s on %s, warm-up %.0f ms", model.ref, model.device, warm_ms)
         return model
@@ -177,6 +182,6 @@ class Detector:
         return self._model
 
 
-def _set_torch_threads(threads: int | None) -> None:
+def _set_forward_threads(threads: int | None) -> None:
     if threads is not None:
         torch.set_num_threads(threads)

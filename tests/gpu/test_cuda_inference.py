@@ -10,6 +10,7 @@ import pytest
 
 from serve_app.core.payloads import Detection, DetectParams
 from serve_app.model.loader import load_directory
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.torchvision_runtime import pick_device
 
 pytestmark = pytest.mark.gpu
@@ -26,8 +27,8 @@ def test_pick_device_finds_the_gpu() -> None:
 @pytest.mark.parametrize("example", ["shelf.jpg", "camera-frame.jpg"])
 def test_cuda_and_cpu_agree_on_the_example_images(demo_model_dir: Path, example: str) -> None:
     data = (EXAMPLES / example).read_bytes()
-    on_cpu = load_directory(demo_model_dir, "cpu")
-    on_gpu = load_directory(demo_model_dir, "cuda")
+    on_cpu = load_directory(demo_model_dir, RuntimeOptions("cpu"))
+    on_gpu = load_directory(demo_model_dir, RuntimeOptions("cuda"))
     threshold = on_cpu.manifest.score_threshold
     cpu = on_cpu.infer(data, DetectParams()).detections
     gpu = on_gpu.infer(data, DetectParams()).detections

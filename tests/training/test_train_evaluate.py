@@ -8,6 +8,7 @@ import torch
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.loader import load_directory
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import read_manifest
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.coco import read_coco
@@ -46,7 +47,7 @@ def config(tiny_set: Path, root: Path, steps: int) -> TrainConfig:
 def test_train_registers_a_loadable_model_with_provenance(tiny_set: Path, tmp_path: Path) -> None:
     manifest = train(config(tiny_set, tmp_path, steps=2))
 
-    loaded = load_directory(tmp_path / "models" / "tiny" / "0.1", "cpu")
+    loaded = load_directory(tmp_path / "models" / "tiny" / "0.1", RuntimeOptions("cpu"))
     assert loaded.manifest == manifest
     assert manifest.labels == read_coco(tiny_set).labels
     assert manifest.tiling == DEMO_TILING

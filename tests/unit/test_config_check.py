@@ -117,7 +117,7 @@ def test_misspelled_autoscaling_config_key_is_reported(config: dict[str, Any], n
         (("ingress",), "request_timeout_s", "request_timeout"),
         (("ingress", "limits"), "max_pixels", "max_pixel"),
         (("ingress", "stream"), "max_pending_frames", "max_pending"),
-        (("detector",), "torch_threads", "torch_thread"),
+        (("detector",), "forward_threads", "forward_thread"),
     ],
 )
 def test_unknown_args_key_is_reported(

@@ -111,9 +111,9 @@ def test_scale_maps_target_pixels_back_to_original_size(image_format: str) -> No
 
     result = preprocess_image(data, InputSpec((320, 160)), LIMITS)
 
-    assert (result.views[0].scale_x, result.views[0].scale_y) == (2.0, 3.0)
-    assert result.views[0].scale_x * 320 == result.original_width == 640
-    assert result.views[0].scale_y * 160 == result.original_height == 480
+    assert result.views[0].gain == pytest.approx((1 / 2, 1 / 3))
+    assert 320 / result.views[0].gain[0] == pytest.approx(result.original_width) == 640
+    assert 160 / result.views[0].gain[1] == pytest.approx(result.original_height) == 480
 
 
 def test_large_jpeg_reports_original_size_although_decoded_at_reduced_scale() -> None:
@@ -124,7 +124,7 @@ def test_large_jpeg_reports_original_size_although_decoded_at_reduced_scale() ->
     result = preprocess_image(data, InputSpec((200, 150)), LIMITS)
 
     assert (result.original_width, result.original_height) == (1600, 1200)
-    assert (result.views[0].scale_x, result.views[0].scale_y) == (8.0, 8.0)
+    assert result.views[0].gain == (1 / 8, 1 / 8)
     assert result.views[0].pixels.shape == (150, 200, 3)
     assert_color(result.views[0].pixels[:, :90], RED)
     assert_color(result.views[0].pixels[:, 110:], BLUE)
@@ -221,7 +221,7 @@ def test_exif_orientation_6_swaps_size_and_rotates_left_half_to_top(image_format
     result = preprocess_image(data, InputSpec((30, 40)), LIMITS)
 
     assert (result.original_width, result.original_height) == (60, 120)
-    assert (result.views[0].scale_x, result.views[0].scale_y) == (2.0, 3.0)
+    assert result.views[0].gain == pytest.approx((1 / 2, 1 / 3))
     assert result.views[0].pixels.shape == (40, 30, 3)
     assert_color(result.views[0].pixels[:16], RED)
     assert_color(result.views[0].pixels[24:], BLUE)
@@ -249,8 +249,7 @@ def test_exif_orientation_is_applied_to_jpeg(
     result = preprocess_image(data, InputSpec((40, 40)), LIMITS)
 
     assert (result.original_width, result.original_height) == displayed_size
-    assert result.views[0].scale_x == displayed_size[0] / 40
-    assert result.views[0].scale_y == displayed_size[1] / 40
+    assert result.views[0].gain == (40 / displayed_size[0], 40 / displayed_size[1])
     assert_color(result.views[0].pixels[red_region], RED)
     assert_color(result.views[0].pixels[blue_region], BLUE)
 

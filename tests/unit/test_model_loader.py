@@ -20,6 +20,7 @@ from serve_app.core.errors import (
 )
 from serve_app.model.checksum import sha256_file
 from serve_app.model.loader import load_directory, load_registered
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import MANIFEST_FILE, list_manifests, read_manifest
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.synth.items import CLASS_NAMES
@@ -72,7 +73,7 @@ def test_manifest_records_the_checksum_of_the_weights(demo_root: Path) -> None:
 def test_load_registered_returns_the_model_in_eval_mode_with_its_manifest(
     demo_root: Path,
 ) -> None:
-    loaded = load_registered(demo_root, DEMO_MODEL, "cpu")
+    loaded = load_registered(demo_root, DEMO_MODEL, RuntimeOptions("cpu"))
 
     assert loaded.ref == DEMO_MODEL
     assert loaded.device == "cpu"
@@ -94,7 +95,7 @@ def test_checksum_mismatch_is_a_named_model_load_error(model_dir: Path) -> None:
         weights.write(b"\x00")
 
     with pytest.raises(ChecksumMismatchError, match="checksum") as caught:
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
     assert isinstance(caught.value, ModelLoadError)
     assert caught.value.code == "checksum_mismatch"
@@ -104,16 +105,16 @@ def test_missing_weights_is_a_named_model_load_error(model_dir: Path) -> None:
     (model_dir / "weights.pt").unlink()
 
     with pytest.raises(MissingWeightsError, match="missing"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 def test_weights_file_named_in_manifest_is_the_one_loaded(model_dir: Path) -> None:
     (model_dir / "weights.pt").rename(model_dir / "other.pt")
     with pytest.raises(ModelLoadError, match="missing"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
     edit_manifest(model_dir, weights="other.pt")
-    manifest = load_directory(model_dir, "cpu").manifest
+    manifest = load_directory(model_dir, RuntimeOptions("cpu")).manifest
 
     assert manifest.weights == "other.pt"
 
@@ -122,14 +123,14 @@ def test_missing_manifest_is_a_model_load_error(model_dir: Path) -> None:
     (model_dir / MANIFEST_FILE).unlink()
 
     with pytest.raises(InvalidManifestError, match=MANIFEST_FILE):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 def test_unknown_architecture_is_a_named_model_load_error(model_dir: Path) -> None:
     edit_manifest(model_dir, architecture="yolo_v99")
 
     with pytest.raises(UnknownArchitectureError, match="unknown architecture 'yolo_v99'"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 @pytest.mark.parametrize(
@@ -144,7 +145,7 @@ def test_manifest_in_the_wrong_directory_is_a_model_load_error(
     shutil.copytree(model_dir, misplaced)
 
     with pytest.raises(InvalidManifestError, match=f"lies in {name}/{version}"):
-        load_directory(misplaced, "cpu")
+        load_directory(misplaced, RuntimeOptions("cpu"))
 
 
 @pytest.mark.parametrize("change", [-1, +1], ids=["fewer", "more"])
@@ -157,7 +158,7 @@ def test_label_count_not_matching_the_weights_is_a_named_model_load_error(
     write_manifest_yaml(model_dir, data)  # checksum and everything else left as they are
 
     with pytest.raises(LabelMismatchError, match=f"lists {len(labels) + change} labels"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 @pytest.mark.parametrize(
@@ -175,14 +176,14 @@ def test_invalid_manifest_is_a_model_load_error(model_dir: Path, changes: dict[s
     edit_manifest(model_dir, **changes)
 
     with pytest.raises(InvalidManifestError, match="not a valid manifest"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 def test_ssdlite_with_other_input_size_is_a_model_load_error(model_dir: Path) -> None:
     edit_manifest(model_dir, input_size=[640, 640])
 
     with pytest.raises(ModelLoadError, match="input_size"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 def test_weights_that_are_not_a_torch_file_are_a_model_load_error(model_dir: Path) -> None:
@@ -191,7 +192,7 @@ def test_weights_that_are_not_a_torch_file_are_a_model_load_error(model_dir: Pat
     edit_manifest(model_dir, sha256=sha256_file(weights))
 
     with pytest.raises(ModelLoadError, match="weights"):
-        load_directory(model_dir, "cpu")
+        load_directory(model_dir, RuntimeOptions("cpu"))
 
 
 def test_list_manifests_finds_the_demo_model(demo_root: Path) -> None:

@@ -26,6 +26,7 @@ def image(
     view = ImageView(
         pixels=np.zeros((target_h, target_w, 3), dtype=np.uint8),
         window=Window(0, 0, original_w, original_h, (False, False, False, False)),
+        gain=(target_w / original_w, target_h / original_h),
     )
     return PreprocessedImage(
         views=[view], original_width=original_w, original_height=original_h, preprocess_ms=3.5

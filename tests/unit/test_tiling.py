@@ -8,7 +8,8 @@ import pytest
 from serve_app.core.payloads import DetectParams, InputSpec, Tiling
 from serve_app.model.imaging import ImageLimits, preprocess_image
 from serve_app.model.postprocess import RawDetections, merge_views, to_detections
-from serve_app.model.tiling import nms_per_class, plan_windows
+from serve_app.model.nms import nms_per_class
+from serve_app.model.tiling import plan_windows
 from tests.factories import encode, shelf
 
 TILING = Tiling(tile=480, overlap=160, above=960)
@@ -96,6 +97,6 @@ def test_nms_keeps_the_best_of_overlapping_boxes_per_class_only() -> None:
     scores = np.array([0.8, 0.9, 0.7, 0.6], dtype=np.float32)
     classes = np.array([1, 1, 2, 1], dtype=np.int64)
 
-    keep = nms_per_class(boxes, scores, classes)
+    keep = nms_per_class(boxes, scores, classes, 0.5)
 
     assert keep.tolist() == [1, 2, 3]

@@ -1,0 +1,1 @@
+"""Detectors exported to ONNX: metadata, output layouts, decoders, the ONNX Runtime runtime."""
