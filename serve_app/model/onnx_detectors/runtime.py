@@ -105,7 +105,7 @@ def graph_outputs(session: ort.InferenceSession, input_size: tuple[int, int]) ->
     pixels = np.zeros((1, height, width, 3), dtype=np.uint8)
     spec = OnnxInputConfig(
         name=graph_input.name,
-        dtype=_graph_dtype(graph_input.type),
+        dtype=graph_dtype(graph_input.type),
         layout=_graph_layout(graph_input.shape),
         scale=1.0,
     )
@@ -132,7 +132,7 @@ def to_input(pixels: npt.NDArray[np.uint8], spec: OnnxInputConfig) -> npt.NDArra
     return np.ascontiguousarray(tensor)
 
 
-def _graph_dtype(onnx_type: str) -> InputDtype:
+def graph_dtype(onnx_type: str) -> InputDtype:
     dtypes: dict[str, InputDtype] = {
         "tensor(float)": "float32",
         "tensor(float16)": "float16",
