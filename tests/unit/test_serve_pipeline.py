@@ -27,6 +27,7 @@ TEST_GUARD_S = 10.0
 def summary(ref: ModelRef) -> ModelSummary:
     return ModelSummary(
         ref=ref,
+        format="torchvision",
         architecture="ssdlite320_mobilenet_v3_large",
         labels=["syringe"],
         score_threshold=0.5,

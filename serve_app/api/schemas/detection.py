@@ -4,7 +4,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from serve_app.core.payloads import DetectionResult, ModelRef, ModelsInfo, ModelSummary, Tiling
+from serve_app.core.payloads import (
+    DetectionResult,
+    ModelRef,
+    ModelsInfo,
+    ModelSummary,
+    Resize,
+    Tiling,
+)
 
 _DETECTION_EXAMPLE: dict[str, Any] = {
     "label": "syringe",
@@ -116,12 +123,33 @@ class TilingOut(BaseModel):
         return cls(tile=tiling.tile, overlap=tiling.overlap, above=tiling.above)
 
 
+class ResizeOut(BaseModel):
+    mode: Literal["stretch", "letterbox"]
+    interpolation: Literal["antialias", "linear"] = Field(
+        description="antialias: Pillow's bilinear; linear: OpenCV's INTER_LINEAR (Ultralytics)"
+    )
+    pad_value: int | None = Field(description="letterbox padding gray level")
+    stride: int | None = Field(description="letterbox pads to a multiple of this, if set")
+
+    @classmethod
+    def from_resize(cls, resize: Resize) -> "ResizeOut":
+        letterbox = resize.mode == "letterbox"
+        return cls(
+            mode=resize.mode,
+            interpolation=resize.interpolation,
+            pad_value=resize.pad_value if letterbox else None,
+            stride=resize.stride,
+        )
+
+
 class ModelOut(BaseModel):
     name: str
     version: str
+    format: str = Field(description="the runtime that serves it: torchvision or onnx")
     architecture: str
     labels: list[str]
     input_size: tuple[int, int]
+    resize: ResizeOut = Field(description="how an image (or a tile) becomes the model input")
     tiling: TilingOut | None = Field(description="how images larger than the input are cut")
     score_threshold: float
     description: str
@@ -133,9 +161,11 @@ class ModelOut(BaseModel):
         return cls(
             name=summary.ref.name,
             version=summary.ref.version,
+            format=summary.format,
             architecture=summary.architecture,
             labels=summary.labels,
             input_size=summary.input.size,
+            resize=ResizeOut.from_resize(summary.input.resize),
             tiling=TilingOut.from_tiling(summary.input.tiling),
             score_threshold=summary.score_threshold,
             description=summary.description,

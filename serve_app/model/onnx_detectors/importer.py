@@ -2,7 +2,7 @@
 
 The graph is opened, its input and output layout read (or checked against `--decoder`), its
 labels taken from `--labels` or the metadata `names`; the model directory is written beside
-the root, loaded and warmed up like any registered model, and only then moved into place.
+the root, loaded by the ONNX runtime and warmed up, and only then moved into place.
 """
 
 import datetime
@@ -20,7 +20,7 @@ from serve_app.core.errors import (
 )
 from serve_app.core.payloads import ModelRef
 from serve_app.model.checksum import sha256_file
-from serve_app.model.loader import load_directory
+from serve_app.model.inference import DetectionModel
 from serve_app.model.manifest import (
     Decoder,
     DecoderConfig,
@@ -34,7 +34,12 @@ from serve_app.model.manifest import (
 )
 from serve_app.model.onnx_detectors.layout import Layout, detect_layout, read_layout
 from serve_app.model.onnx_detectors.metadata import GraphMetadata
-from serve_app.model.onnx_detectors.runtime import graph_dtype, graph_outputs, open_session
+from serve_app.model.onnx_detectors.runtime import (
+    OnnxRuntime,
+    graph_dtype,
+    graph_outputs,
+    open_session,
+)
 from serve_app.model.runtime import RuntimeOptions
 
 WEIGHTS_FILE = "model.onnx"
@@ -144,7 +149,8 @@ def import_onnx(source: Path, models_root: Path, options: ImportOptions) -> Impo
         shutil.copyfile(source, staged / WEIGHTS_FILE)
         manifest = manifest.model_copy(update={"sha256": sha256_file(staged / WEIGHTS_FILE)})
         write_manifest(staged, manifest)
-        model = load_directory(staged, RuntimeOptions(device="cpu"))
+        runtime = OnnxRuntime.load(staged / WEIGHTS_FILE, manifest, RuntimeOptions(device="cpu"))
+        model = DetectionModel(manifest, runtime)
         warm_up_ms = model.warm_up()
         _move_into_place(staged, target)
     return ImportReport(manifest, config, target, model.device, warm_up_ms, labels_from)
