@@ -66,6 +66,8 @@ DOCUMENTED_HTTP_STATUS = {
     LabelMismatchError: 503,
     MissingWeightsError: 503,
     UnknownArchitectureError: 503,
+    errors.NotOnnxError: 503,
+    errors.UnsupportedModelError: 503,
     ModelNotFoundError: 404,
     ControlPlaneError: 502,
     StoreUnavailableError: 503,

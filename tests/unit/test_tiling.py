@@ -50,7 +50,7 @@ def test_preprocessing_a_large_image_yields_one_view_per_tile() -> None:
     assert (prepared.original_width, prepared.original_height) == (1280, 720)
     for view in prepared.views:
         assert view.pixels.shape == (320, 320, 3)
-        assert view.scale_x == view.scale_y == pytest.approx(1.5)
+        assert view.gain == pytest.approx((1 / 1.5, 1 / 1.5))
 
 
 def raw(boxes: list[list[float]], scores: list[float], classes: list[int]) -> RawDetections:
@@ -70,10 +70,10 @@ def test_merge_maps_tiles_to_the_image_drops_cut_boxes_and_duplicates() -> None:
     for view in prepared.views:
         x1, y1, x2, y2 = item
         local = [
-            (x1 - view.window.x) / view.scale_x,
-            (y1 - view.window.y) / view.scale_y,
-            (x2 - view.window.x) / view.scale_x,
-            (y2 - view.window.y) / view.scale_y,
+            (x1 - view.window.x) * view.gain[0],
+            (y1 - view.window.y) * view.gain[1],
+            (x2 - view.window.x) * view.gain[0],
+            (y2 - view.window.y) * view.gain[1],
         ]
         inside = local[0] >= 0 and local[2] <= 320 and local[1] >= 0 and local[3] <= 320
         # A tile sees the item whole, or (a neighbour) cut at its inner edge.
