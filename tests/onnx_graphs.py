@@ -28,18 +28,22 @@ def constant_detector(
     """A graph whose output `name` is `rows` (shape [1, ...]) broadcast over the batch."""
     nodes = [
         helper.make_node("Cast", [input_name], ["as_float"], to=TensorProto.FLOAT),
-        helper.make_node("ReduceMean", ["as_float"], ["mean"], keepdims=1),  # [B, 1, 1, 1]
+        helper.make_node("ReduceMean", ["as_float"], ["mean"], axes=[1, 2, 3], keepdims=1),
         helper.make_node("Mul", ["mean", "zero"], ["zeros"]),
-        helper.make_node("Squeeze", ["zeros", "last_axis"], ["per_image"]),  # [B, 1, 1]
     ]
-    initializers = [
-        numpy_helper.from_array(np.zeros((), np.float32), "zero"),
-        numpy_helper.from_array(np.array([3], np.int64), "last_axis"),
-    ]
+    initializers = [numpy_helper.from_array(np.zeros((), np.float32), "zero")]
     graph_outputs = []
     for name, rows in outputs.items():
-        initializers.append(numpy_helper.from_array(rows.astype(np.float32), f"{name}_rows"))
-        nodes.append(helper.make_node("Add", [f"{name}_rows", "per_image"], [name]))
+        # zeros [B, 1, 1, 1] reshaped to [B, 1, ...] of the rows' rank, then broadcast
+        per_image_shape = np.array([-1] + [1] * (rows.ndim - 1), np.int64)
+        initializers += [
+            numpy_helper.from_array(rows.astype(np.float32), f"{name}_rows"),
+            numpy_helper.from_array(per_image_shape, f"{name}_shape"),
+        ]
+        nodes += [
+            helper.make_node("Reshape", ["zeros", f"{name}_shape"], [f"{name}_zeros"]),
+            helper.make_node("Add", [f"{name}_rows", f"{name}_zeros"], [name]),
+        ]
         shape: list[Dim] = [input_shape[0], *rows.shape[1:]]
         graph_outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
     graph = helper.make_graph(

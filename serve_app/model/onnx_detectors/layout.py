@@ -15,6 +15,7 @@ from serve_app.model.onnx_detectors.metadata import GraphMetadata
 _YOLO_STRIDES = (8, 16, 32)
 # DETR-style and end-to-end outputs have one row per query (300 by default); grids have more.
 _MAX_QUERIES = 1000
+_MAX_CLASSES = 1000
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,19 @@ def detect_layout(
             return read_layout(decoder, outputs, input_size)
         except UnsupportedModelError:
             continue
-    raise UnsupportedModelError(f"cannot interpret the outputs {_describe(outputs)}")
+    width, height = input_size
+    raise UnsupportedModelError(
+        f"cannot interpret the outputs {_describe(outputs)} for a {width}x{height} input: "
+        f"YOLOv8/11 give [batch, 4 + classes, {_cells(input_size)}], YOLOv5 [batch, "
+        f"{3 * _cells(input_size)}, 5 + classes], end-to-end YOLO [batch, 300, 6], RT-DETR "
+        "[batch, 300, 4 + classes]; was it exported at another image size?"
+    )
+
+
+def _cells(input_size: tuple[int, int]) -> int:
+    """Grid cells of the three YOLO scales for this input: one anchor point each."""
+    width, height = input_size
+    return sum(-(-height // s) * -(-width // s) for s in _YOLO_STRIDES)
 
 
 def read_layout(decoder: Decoder, outputs: Sequence[Output], input_size: tuple[int, int]) -> Layout:
@@ -64,12 +77,12 @@ def read_layout(decoder: Decoder, outputs: Sequence[Output], input_size: tuple[i
         )
     [output] = outputs
     _, rows, columns = output.shape
-    cells = sum(-(-height // s) * -(-width // s) for s in _YOLO_STRIDES)
+    cells = _cells(input_size)
     fits = {
         "yolo": columns == cells and rows > 4,
         "yolov5": rows == 3 * cells and columns > 5,
         "yolo-e2e": columns == 6 and rows <= _MAX_QUERIES,
-        "rtdetr": rows <= _MAX_QUERIES and columns > 4,
+        "rtdetr": rows <= _MAX_QUERIES and 4 < columns <= 4 + _MAX_CLASSES,
     }
     if not fits[decoder]:
         expected = {

@@ -33,6 +33,20 @@ from serve_app.model.onnx_detectors.layout import Layout, Output, read_layout
 from serve_app.model.postprocess import RawDetections
 from serve_app.model.runtime import RuntimeOptions
 
+# What ONNX Runtime raises for files it cannot load: none of them derives from RuntimeError.
+_ORT_ERRORS: tuple[type[Exception], ...] = tuple(
+    getattr(ort.capi.onnxruntime_pybind11_state, name)
+    for name in (
+        "Fail",
+        "InvalidArgument",
+        "NoSuchFile",
+        "NoModel",
+        "InvalidProtobuf",
+        "InvalidGraph",
+        "NotImplemented",
+        "RuntimeException",
+    )
+)
 _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 _NUMPY_DTYPES: dict[str, type[np.generic]] = {
     "float32": np.float32,
@@ -57,7 +71,7 @@ def open_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
         return ort.InferenceSession(
             str(path), sess_options=settings, providers=_providers(options.device, path)
         )
-    except (ort.capi.onnxruntime_pybind11_state.Fail, RuntimeError, ValueError) as exc:
+    except (*_ORT_ERRORS, RuntimeError, ValueError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise NotOnnxError(
             f"{path} is not an ONNX model ONNX Runtime can load: {message}"
@@ -109,7 +123,12 @@ def graph_outputs(session: ort.InferenceSession, input_size: tuple[int, int]) ->
         layout=_graph_layout(graph_input.shape),
         scale=1.0,
     )
-    values = session.run(None, {graph_input.name: to_input(pixels, spec)})
+    try:
+        values = session.run(None, {graph_input.name: to_input(pixels, spec)})
+    except _ORT_ERRORS as exc:
+        raise UnsupportedModelError(
+            f"the graph fails on a {width}x{height} image: {str(exc).splitlines()[0]}"
+        ) from None
     return [
         Output(output.name, tuple(int(d) for d in np.shape(value)))
         for output, value in zip(session.get_outputs(), values, strict=True)
