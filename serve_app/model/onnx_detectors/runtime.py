@@ -47,6 +47,7 @@ _ORT_ERRORS: tuple[type[Exception], ...] = tuple(
         "RuntimeException",
     )
 )
+_UNLOADABLE: tuple[type[Exception], ...] = (*_ORT_ERRORS, RuntimeError, ValueError)
 _GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 _NUMPY_DTYPES: dict[str, type[np.generic]] = {
     "float32": np.float32,
@@ -71,7 +72,7 @@ def open_session(path: Path, options: RuntimeOptions) -> ort.InferenceSession:
         return ort.InferenceSession(
             str(path), sess_options=settings, providers=_providers(options.device, path)
         )
-    except (*_ORT_ERRORS, RuntimeError, ValueError) as exc:
+    except _UNLOADABLE as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise NotOnnxError(
             f"{path} is not an ONNX model ONNX Runtime can load: {message}"
