@@ -4,6 +4,7 @@ A swap must not fail a single request: a client keeps sending while the active m
 and every response names the version that produced it.
 """
 
+import asyncio
 import json
 import shutil
 import threading
@@ -15,7 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets
 
+from medinv_tools.paths import MODELS_ROOT
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.manifest import model_dir
@@ -25,6 +28,8 @@ from tests.factories import copy_model
 from tests.serve.conftest import ServeService
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
+# The shipped SSDlite exported to ONNX (`medinv-train export-onnx`), served by ONNX Runtime.
+ONNX_MODEL = ModelRef(DEMO_MODEL.name, "1.1.0")
 
 pytestmark = pytest.mark.serve
 
@@ -194,3 +199,60 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
     assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
     declared = serve_service.application()["deployed_app_config"]
     assert _detector_user_config({"applications": [declared]})["model"] == str(new_version)
+
+
+def _activate(service: ServeService, ref: ModelRef) -> None:
+    response = httpx.put(
+        f"{service.base_url}/v1/models/active",
+        json={"model": str(ref)},
+        headers=service.admin,
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+
+
+async def _stream_one(service: ServeService, frame: bytes) -> dict[str, Any]:
+    async with websockets.connect(f"{service.ws_url}/v1/stream") as socket:
+        await socket.send(frame)
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 60))
+    return message
+
+
+@pytest.fixture
+def onnx_version(serve_service: ServeService, models_root: Path) -> Iterator[ModelRef]:
+    """The committed ONNX export beside the torch model; the torch model active afterwards."""
+    shutil.copytree(model_dir(MODELS_ROOT, ONNX_MODEL), model_dir(models_root, ONNX_MODEL))
+    try:
+        yield ONNX_MODEL
+    finally:
+        serve_service.cluster.deploy(serve_service.config)
+        shutil.rmtree(model_dir(models_root, ONNX_MODEL))
+
+
+def test_swapping_torch_to_onnx_and_back_fails_no_request(
+    serve_service: ServeService, onnx_version: ModelRef
+) -> None:
+    truth = json.loads((EXAMPLES / "shelf.json").read_text())
+    replicas_before = serve_service.replica_ids()
+
+    with _Traffic(serve_service.base_url).running() as traffic:
+        traffic.wait_for(str(DEMO_MODEL))
+        _activate(serve_service, onnx_version)
+        traffic.wait_for(str(onnx_version))
+        with httpx.Client() as client:
+            rest = _post(client, serve_service.base_url, "shelf").json()
+        streamed = asyncio.run(_stream_one(serve_service, (EXAMPLES / "shelf.jpg").read_bytes()))
+        _activate(serve_service, DEMO_MODEL)
+        traffic.wait_for(str(DEMO_MODEL))
+        time.sleep(1)
+
+    failures = [r for r in traffic.results if r[0] != 200]
+    assert not failures, f"{len(failures)} of {len(traffic.results)} failed: {failures[:3]}"
+    versions = [v for _, v in traffic.results]
+    switches = [v for i, v in enumerate(versions) if i == 0 or v != versions[i - 1]]
+    assert switches == [str(DEMO_MODEL), str(onnx_version), str(DEMO_MODEL)]
+    assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
+    for answer in (rest, streamed):
+        assert answer["model"] == {"name": onnx_version.name, "version": onnx_version.version}
+        matched, missed, extra = match_items(answer["detections"], truth["items"])
+        assert (matched, missed, extra) == (len(truth["items"]), 0, 0)
