@@ -16,8 +16,15 @@ USER ray
 WORKDIR /home/ray/app
 COPY --chown=ray:users pyproject.toml README.md ./
 COPY --chown=ray:users serve_app ./serve_app
+# ONNX Runtime: the CPU wheel comes with the package; GPU images replace it with onnxruntime-gpu
+# (CUDA and TensorRT providers, CPU included). The two must never be installed together.
+ARG ONNXRUNTIME_VERSION=1.31.1
 RUN if [ "$VARIANT" = cpu ]; then extra="--extra-index-url $TORCH_INDEX_CPU"; else extra=""; fi \
  && pip install --no-cache-dir $extra . \
+ && if [ "$VARIANT" = gpu ]; then \
+      pip uninstall -y onnxruntime \
+      && pip install --no-cache-dir "onnxruntime-gpu==${ONNXRUNTIME_VERSION}"; \
+    fi \
  && python -c "import ray, serve_app.serving.app; assert ray.__version__ == '${RAY_VERSION}', ray.__version__"
 
 # Models come from the read-only volume the RayService mounts here.

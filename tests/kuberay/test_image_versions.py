@@ -1,4 +1,4 @@
-"""The Ray version is written in four places; they must agree."""
+"""Versions written in more than one place (Ray, ONNX Runtime); they must agree."""
 
 import re
 
@@ -24,3 +24,11 @@ def test_rayservice_declares_that_version_and_gpu_pods_use_the_gpu_image() -> No
     gpu_group = rayservice.split("groupName: gpu", 1)[1]
     assert re.search(r"image: \S+-gpu\n", gpu_group)
     assert not re.search(r"image: \S+-cpu\n", gpu_group)
+
+
+def test_gpu_images_swap_in_onnxruntime_gpu_of_the_pinned_version() -> None:
+    pinned = re.search(r'"onnxruntime==([^"]+)"', (REPO_ROOT / "pyproject.toml").read_text())
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert pinned is not None
+    assert f"ARG ONNXRUNTIME_VERSION={pinned.group(1)}\n" in dockerfile
+    assert "pip uninstall -y onnxruntime" in dockerfile, "both wheels in one image conflict"
