@@ -36,6 +36,7 @@ SSD_TOPK_PER_CLASS = 300
 @dataclass(frozen=True)
 class DecodeParams:
     input_size: tuple[int, int]  # width, height of the input the outputs are for
+    num_classes: int
     score_floor: float  # candidates scoring at or below this are never reported
     max_detections: int
     nms_iou: float | None
@@ -90,16 +91,21 @@ def decode_yolo_e2e(outputs: Sequence[Array], params: DecodeParams) -> list[RawD
 
 
 def decode_rtdetr(outputs: Sequence[Array], params: DecodeParams) -> list[RawDetections]:
-    """RT-DETR `[B, Q, 4+nc]`: cx cy w h normalised to the input, sigmoid class scores; one
-    box per query, no NMS."""
+    """RT-DETR: one box per query, cx cy w h normalised to the input, no NMS. Either class
+    scores `[B, Q, 4+nc]` (sigmoid), or, as Ultralytics 8.4 exports it, the best query-class
+    pairs `[B, K, 6]`: box, score, 0-based class id."""
     [predictions] = outputs
     width, height = params.input_size
     size = np.array([width, height, width, height], dtype=np.float64)
+    pairs = predictions.shape[2] == 6 and params.num_classes != 2
     decoded = []
     for rows in predictions:
-        class_scores = rows[:, 4:]
-        class_index = class_scores.argmax(axis=1)
-        scores = np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
+        if pairs:
+            scores, class_index = rows[:, 4], rows[:, 5].round().astype(np.int64)
+        else:
+            class_scores = rows[:, 4:]
+            class_index = class_scores.argmax(axis=1)
+            scores = np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
         keep = scores > params.score_floor
         boxes = _cxcywh_to_xyxy(rows[keep, :4].astype(np.float64) * size)
         decoded.append(_best(boxes, scores[keep], class_index[keep] + 1, params))

@@ -43,6 +43,8 @@ def detect_layout(
     _refuse_non_detectors(outputs)
     if len(outputs) == 2:
         return read_layout("ssd", outputs, input_size)
+    if metadata.head == "RTDETRDecoder":
+        return read_layout("rtdetr", outputs, input_size)
     if metadata.end2end:
         return read_layout("yolo-e2e", outputs, input_size)
     for decoder in ("yolo", "yolov5", "yolo-e2e", "rtdetr"):
@@ -89,12 +91,19 @@ def read_layout(decoder: Decoder, outputs: Sequence[Output], input_size: tuple[i
             "yolo": f"[batch, 4 + classes, {cells}] for a {width}x{height} input",
             "yolov5": f"[batch, {3 * cells}, 5 + classes] for a {width}x{height} input",
             "yolo-e2e": f"[batch, at most {_MAX_QUERIES} detections, 6]",
-            "rtdetr": f"[batch, at most {_MAX_QUERIES} queries, 4 + classes]",
+            "rtdetr": f"[batch, at most {_MAX_QUERIES} queries, 4 + classes or 6]",
         }[decoder]
         raise UnsupportedModelError(
             f"the {decoder} decoder expects {expected}; the model has {_describe(outputs)}"
         )
-    classes = {"yolo": rows - 4, "yolov5": columns - 5, "yolo-e2e": None, "rtdetr": columns - 4}
+    # End-to-end rows and Ultralytics 8.4's RT-DETR rows (box, score, class id) do not say.
+    rtdetr_classes = None if columns == 6 else columns - 4
+    classes = {
+        "yolo": rows - 4,
+        "yolov5": columns - 5,
+        "yolo-e2e": None,
+        "rtdetr": rtdetr_classes,
+    }
     return Layout(decoder, [output.name], classes[decoder])
 
 

@@ -1,7 +1,7 @@
 """What an ONNX file says about itself in `metadata_props`.
 
 Ultralytics writes `names` (a Python dict literal `{0: 'syringe', ...}`), `imgsz` (`[h, w]`),
-`stride`, `task`, `end2end` and `batch`; other exporters write some or none of these.
+`stride`, `task`, `end2end`, `batch` and `head`; other exporters write some or none of these.
 """
 
 import ast
@@ -18,6 +18,7 @@ class GraphMetadata:
     stride: int | None = None
     task: str | None = None
     end2end: bool = False
+    head: str | None = None  # the detection head's class: "RTDETRDecoder" tells RT-DETR apart
 
     @classmethod
     def parse(cls, props: Mapping[str, str]) -> "GraphMetadata":
@@ -27,6 +28,7 @@ class GraphMetadata:
             stride=_int(props.get("stride")),
             task=props.get("task"),
             end2end=props.get("end2end", "").strip().lower() == "true",
+            head=props.get("head"),
         )
 
 

@@ -186,6 +186,7 @@ class OnnxRuntime:
         nms_iou = config.decoder.nms_iou
         self._params = DecodeParams(
             input_size=manifest.input_size,
+            num_classes=len(manifest.labels),
             score_floor=manifest.candidate_score_floor,
             max_detections=manifest.max_detections,
             nms_iou=DEFAULT_NMS_IOU[layout.decoder] if nms_iou is None else nms_iou,
