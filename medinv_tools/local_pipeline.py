@@ -20,8 +20,8 @@ from serve_app.core.payloads import (
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
 from serve_app.model.loader import load_directory, load_registered
-from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import list_manifests
+from serve_app.model.runtime import RuntimeOptions
 
 
 class LocalPipeline:

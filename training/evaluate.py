@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from serve_app.core.payloads import DetectParams
 from serve_app.model.loader import load_directory
-from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import read_manifest, write_manifest
+from serve_app.model.runtime import RuntimeOptions
 from training.coco import ANNOTATIONS_FILE, read_coco
 
 _EVAL_PARAMS = DetectParams(min_score=0.0, max_detections=100)

@@ -8,8 +8,8 @@ import torch
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.loader import load_directory
-from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import read_manifest
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.coco import read_coco
 from training.evaluate import _coco_eval, evaluate

@@ -20,8 +20,8 @@ from serve_app.core.errors import (
 )
 from serve_app.model.checksum import sha256_file
 from serve_app.model.loader import load_directory, load_registered
-from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.manifest import MANIFEST_FILE, list_manifests, read_manifest
+from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.synth.items import CLASS_NAMES
 

@@ -7,8 +7,8 @@ import pytest
 
 from serve_app.core.payloads import DetectParams, InputSpec, Tiling
 from serve_app.model.imaging import ImageLimits, preprocess_image
-from serve_app.model.postprocess import RawDetections, merge_views, to_detections
 from serve_app.model.nms import nms_per_class
+from serve_app.model.postprocess import RawDetections, merge_views, to_detections
 from serve_app.model.tiling import plan_windows
 from tests.factories import encode, shelf
 
