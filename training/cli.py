@@ -14,6 +14,7 @@ from serve_app.core.payloads import ModelRef
 from serve_app.core.settings import get_settings
 from serve_app.model.manifest import model_dir
 from training.evaluate import describe_data, evaluate, write_metrics
+from training.export_onnx import ExportConfig, export_onnx
 from training.generate import generate
 from training.recipe import (
     DEMO_BATCH,
@@ -77,6 +78,19 @@ def _evaluate(args: argparse.Namespace) -> int:
             data["first"] = args.limit  # the first N images of the set
         write_metrics(directory, args.write_as, result, data)
         print(f"wrote metrics '{args.write_as}' into {directory / 'manifest.yaml'}")
+    return 0
+
+
+def _export_onnx(args: argparse.Namespace) -> int:
+    config = ExportConfig(
+        source=ModelRef.parse(args.model),
+        version=args.version,
+        models_root=args.models_root or get_settings().models_root,
+        name=args.name,
+        force=args.force,
+    )
+    report = export_onnx(config)
+    print("\n".join(report.lines()))
     return 0
 
 
@@ -158,6 +172,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--limit", type=int)
     p.add_argument("--write-as", help="record the figures in the manifest under this split name")
     p.set_defaults(func=_evaluate)
+
+    p = sub.add_parser(
+        "export-onnx", help="export a registered SSDlite to ONNX and register it as a new version"
+    )
+    p.add_argument("--model", required=True, help="name:version of the torchvision model")
+    p.add_argument("--version", required=True, help="the version to register the export as")
+    p.add_argument("--name", help="the name to register it under (default: the source's)")
+    p.add_argument("--models-root", type=Path)
+    p.add_argument("--force", action="store_true", help="replace an existing name:version")
+    p.set_defaults(func=_export_onnx)
 
     p = sub.add_parser("demo", help="reproduce the shipped demo model (data, training, evaluation)")
     p.add_argument("--models-root", type=Path)

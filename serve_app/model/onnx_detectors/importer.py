@@ -30,6 +30,7 @@ from serve_app.model.manifest import (
     ResizeConfig,
     TilingConfig,
     model_dir,
+    read_manifest,
     write_manifest,
 )
 from serve_app.model.onnx_detectors.layout import Layout, detect_layout, read_layout
@@ -64,6 +65,8 @@ class ImportOptions:
     std: tuple[float, float, float] = (1.0, 1.0, 1.0)
     channels: str = "rgb"
     score_threshold: float = DEFAULT_SCORE_THRESHOLD
+    candidate_score_floor: float = 0.01  # the lowest score reported at all
+    max_detections: int = 300
     tiling: TilingConfig | None = None
     architecture: str | None = None
     description: str | None = None
@@ -134,6 +137,8 @@ def import_onnx(source: Path, models_root: Path, options: ImportOptions) -> Impo
         input_size=input_size,
         resize=options.resize or _default_resize(layout.decoder, spec, metadata),
         score_threshold=options.score_threshold,
+        candidate_score_floor=options.candidate_score_floor,
+        max_detections=options.max_detections,
         tiling=options.tiling,
         onnx=config,
         weights=WEIGHTS_FILE,
@@ -149,8 +154,11 @@ def import_onnx(source: Path, models_root: Path, options: ImportOptions) -> Impo
         shutil.copyfile(source, staged / WEIGHTS_FILE)
         manifest = manifest.model_copy(update={"sha256": sha256_file(staged / WEIGHTS_FILE)})
         write_manifest(staged, manifest)
-        runtime = OnnxRuntime.load(staged / WEIGHTS_FILE, manifest, RuntimeOptions(device="cpu"))
-        model = DetectionModel(manifest, runtime)
+        # As the loader would (serve_app.model.loader, which imports this package's runtime),
+        # with the manifest read back from the file just written.
+        written = read_manifest(staged)
+        runtime = OnnxRuntime.load(staged / WEIGHTS_FILE, written, RuntimeOptions(device="cpu"))
+        model = DetectionModel(written, runtime)
         warm_up_ms = model.warm_up()
         _move_into_place(staged, target)
     return ImportReport(manifest, config, target, model.device, warm_up_ms, labels_from)
