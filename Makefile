@@ -17,7 +17,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 # `make monitor`: Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the head of `make run`.
 PROMETHEUS_PORT ?= 9090
 
-.PHONY: help install install-dev install-bench run stop test lint bench bench-swap migrate \
+.PHONY: help install install-dev install-bench run stop test lint bench bench-swap bench-onnx migrate \
 	monitor monitor-stop prometheus diagram
 
 help:
@@ -29,6 +29,7 @@ help:
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
+	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime (CPU, 1 and 2 threads)"
 	@echo "make diagram docs/img/architecture.png from the code: packages, imports, request path"
 
 $(BIN)/activate:
@@ -119,3 +120,8 @@ diagram: install-dev
 # Latency of ongoing detections while the active model is swapped, against the steady state.
 bench-swap: install-bench
 	$(BIN)/python -m benchmarks.swap_latency
+
+# Forward and whole-infer milliseconds of 1.0.0 (torch) vs 1.1.0 (its ONNX export) on the CPU;
+# .data/bench/onnx-vs-torch.json and docs/img/onnx-vs-torch.png.
+bench-onnx: install-bench
+	$(BIN)/python -m benchmarks.onnx_vs_torch
