@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medinv_tools.paths import REPO_ROOT
-from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.inventory.migrate import upgrade
 from serve_app.model.manifest import model_dir, read_manifest
@@ -32,10 +32,12 @@ def shipped_demo_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def models_root(tmp_path_factory: pytest.TempPathFactory, shipped_demo_dir: Path) -> Path:
-    """A models root of the tests' own: a copy of the shipped demo model and an untrained
-    version beside it (never the repo's models/ itself)."""
+    """A models root of the tests' own: a copy of the shipped demo model (torch, and its ONNX
+    export that the Serve config makes active) and an untrained version beside them (never the
+    repo's models/ itself)."""
     root = tmp_path_factory.mktemp("models")
     shutil.copytree(shipped_demo_dir, model_dir(root, DEMO_MODEL))
+    shutil.copytree(model_dir(REPO_ROOT / "models", DEFAULT_MODEL), model_dir(root, DEFAULT_MODEL))
     labels = read_manifest(shipped_demo_dir).labels
     write_untrained_model(root, UNTRAINED_MODEL, labels)
     return root

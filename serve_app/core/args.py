@@ -3,7 +3,7 @@ Detector's `user_config`. Unknown keys are rejected: Ray itself would ignore a t
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL
 from serve_app.core.payloads import ModelRef
 
 
@@ -58,7 +58,7 @@ class DetectorArgs(_Strict):
 class DetectorUserConfig(_Strict):
     """Hot knobs: applied by `reconfigure()` without restarting the replica."""
 
-    model: str = str(DEMO_MODEL)
+    model: str = str(DEFAULT_MODEL)
     max_batch_size: int = Field(default=4, ge=1, le=256)
     batch_wait_timeout_s: float = Field(default=0.0, ge=0.0, le=1.0)
 

@@ -20,6 +20,7 @@ from serve_app.core.errors import (
     UnsupportedMediaTypeError,
 )
 from serve_app.core.payloads import ImageView, InputSpec, PreprocessedImage, Resize, Window
+from serve_app.model.linear_resize import resize_linear
 from serve_app.model.tiling import plan_windows
 
 SUPPORTED_MEDIA_TYPES: dict[str, str] = {
@@ -122,9 +123,11 @@ def _view(
         resized = _resize(rgb, crop_box, (target_w, target_h), spec.resize)
         gain = (target_w / window.width, target_h / window.height)
         return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window, gain=gain)
-    # Ultralytics' LetterBox(center=True): one gain for both sides, centred padding.
+    # Ultralytics' LetterBox(center=True): one scale for both sides, rounded per side, centred
+    # padding; boxes map back with each side's own gain (its `scale_boxes`).
     ratio = min(target_w / window.width, target_h / window.height)
-    content_w, content_h = round(window.width * ratio), round(window.height * ratio)
+    content_w = max(round(window.width * ratio), 1)
+    content_h = max(round(window.height * ratio), 1)
     canvas_w, canvas_h = target_w, target_h
     if spec.resize.stride is not None:
         canvas_w = content_w + (target_w - content_w) % spec.resize.stride
@@ -137,7 +140,7 @@ def _view(
     return ImageView(
         pixels=np.asarray(canvas, dtype=np.uint8),
         window=window,
-        gain=(ratio, ratio),
+        gain=(content_w / window.width, content_h / window.height),
         pad=(left, top),
     )
 
@@ -149,20 +152,12 @@ def _resize(
     resize: Resize,
 ) -> Image.Image:
     """`box` of `rgb` scaled to `size` with the model's filter."""
-    x1, y1, x2, y2 = box
     if resize.interpolation == "antialias":
         return rgb.resize(size, Image.Resampling.BILINEAR, box=box, reducing_gap=3.0)
-    if (x1, y1, x2 - x1, y2 - y1) == (0, 0, *size) == (0, 0, *rgb.size):
-        return rgb
-    # An affine transform samples each output pixel bilinearly from the four nearest source
-    # pixels at ((x + 0.5) * scale - 0.5), clamped at the border: OpenCV's INTER_LINEAR.
-    scale_x, scale_y = (x2 - x1) / size[0], (y2 - y1) / size[1]
-    return rgb.transform(
-        size,
-        Image.Transform.AFFINE,
-        (scale_x, 0.0, x1, 0.0, scale_y, y1),
-        resample=Image.Resampling.BILINEAR,
-    )
+    # `linear` images are decoded whole, so the box is in whole pixels.
+    x1, y1, x2, y2 = (round(v) for v in box)
+    window = np.asarray(rgb)[y1:y2, x1:x2]
+    return Image.fromarray(resize_linear(window, size))
 
 
 def _open_checked(data: bytes, image_format: str, max_pixels: int) -> Image.Image:

@@ -18,8 +18,7 @@ import httpx
 import pytest
 import websockets
 
-from medinv_tools.paths import MODELS_ROOT
-from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.manifest import model_dir
 from tests.assertions import match_items
@@ -28,8 +27,9 @@ from tests.factories import copy_model
 from tests.serve.conftest import ServeService
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
-# The shipped SSDlite exported to ONNX (`medinv-train export-onnx`), served by ONNX Runtime.
-ONNX_MODEL = ModelRef(DEMO_MODEL.name, "1.1.0")
+# The Serve config's model is the shipped SSDlite exported to ONNX (ONNX Runtime); DEMO_MODEL
+# is the same network on torch.
+ACTIVE = DEFAULT_MODEL
 
 pytestmark = pytest.mark.serve
 
@@ -77,7 +77,7 @@ def test_a_request_pins_a_version_through_multiplexing(serve_service: ServeServi
         unknown = _post(client, serve_service.base_url, "shelf", "?model=nothing:1")
 
     assert pinned.status_code == 200 and _version(pinned) == str(UNTRAINED_MODEL)
-    assert default.status_code == 200 and _version(default) == str(DEMO_MODEL)
+    assert default.status_code == 200 and _version(default) == str(ACTIVE)
     assert unknown.status_code == 404
     assert unknown.json()["error"]["code"] == "model_not_found"
 
@@ -144,15 +144,15 @@ def _detector_user_config(config: dict[str, Any]) -> dict[str, Any]:
 def new_version(serve_service: ServeService, models_root: Path) -> Iterator[ModelRef]:
     """A new version of the demo model dropped into the models root, as an operator would;
     removed again (and the original config restored) afterwards."""
-    ref = ModelRef(DEMO_MODEL.name, "1.0.1")
-    copy_model(models_root, model_dir(models_root, DEMO_MODEL), ref.version)
+    ref = ModelRef(ACTIVE.name, "1.1.1")
+    copy_model(models_root, model_dir(models_root, ACTIVE), ref.version)
     try:
         yield ref
     finally:
         serve_service.cluster.deploy(serve_service.config)
         with httpx.Client() as client:
             deadline = time.monotonic() + 90
-            while _version(_post(client, serve_service.base_url, "shelf")) != str(DEMO_MODEL):
+            while _version(_post(client, serve_service.base_url, "shelf")) != str(ACTIVE):
                 assert time.monotonic() < deadline, "the original model did not come back"
                 time.sleep(0.5)
         shutil.rmtree(model_dir(models_root, ref))
@@ -166,14 +166,14 @@ def test_serve_deploy_of_a_new_version_swaps_in_place_without_a_failed_request(
     _detector_user_config(config)["model"] = str(new_version)
 
     with _Traffic(serve_service.base_url).running() as traffic:
-        traffic.wait_for(str(DEMO_MODEL))
+        traffic.wait_for(str(ACTIVE))
         started = time.monotonic()
         serve_service.cluster.deploy(config)
         traffic.wait_for(str(new_version))
         switch_s = time.monotonic() - started
         time.sleep(1)
 
-    _assert_clean_switch(traffic.results, str(DEMO_MODEL), str(new_version))
+    _assert_clean_switch(traffic.results, str(ACTIVE), str(new_version))
     assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
     print(f"serve deploy swap: {len(traffic.results)} requests, switched in {switch_s:.1f} s")
 
@@ -184,7 +184,7 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
     replicas_before = serve_service.replica_ids()
 
     with _Traffic(serve_service.base_url).running() as traffic:
-        traffic.wait_for(str(DEMO_MODEL))
+        traffic.wait_for(str(ACTIVE))
         response = httpx.put(
             f"{serve_service.base_url}/v1/models/active",
             json={"model": str(new_version)},
@@ -195,7 +195,7 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
         traffic.wait_for(str(new_version))
         time.sleep(1)
 
-    _assert_clean_switch(traffic.results, str(DEMO_MODEL), str(new_version))
+    _assert_clean_switch(traffic.results, str(ACTIVE), str(new_version))
     assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
     declared = serve_service.application()["deployed_app_config"]
     assert _detector_user_config({"applications": [declared]})["model"] == str(new_version)
@@ -218,41 +218,30 @@ async def _stream_one(service: ServeService, frame: bytes) -> dict[str, Any]:
     return message
 
 
-@pytest.fixture
-def onnx_version(serve_service: ServeService, models_root: Path) -> Iterator[ModelRef]:
-    """The committed ONNX export beside the torch model; the torch model active afterwards."""
-    shutil.copytree(model_dir(MODELS_ROOT, ONNX_MODEL), model_dir(models_root, ONNX_MODEL))
-    try:
-        yield ONNX_MODEL
-    finally:
-        serve_service.cluster.deploy(serve_service.config)
-        shutil.rmtree(model_dir(models_root, ONNX_MODEL))
-
-
-def test_swapping_torch_to_onnx_and_back_fails_no_request(
-    serve_service: ServeService, onnx_version: ModelRef
-) -> None:
+def test_swapping_onnx_to_torch_and_back_fails_no_request(serve_service: ServeService) -> None:
+    """The ONNX export (active) to the torch model and back, under traffic; in the middle,
+    REST and WebSocket answers come from torch and find the shelf's items."""
     truth = json.loads((EXAMPLES / "shelf.json").read_text())
     replicas_before = serve_service.replica_ids()
 
     with _Traffic(serve_service.base_url).running() as traffic:
+        traffic.wait_for(str(ACTIVE))
+        _activate(serve_service, DEMO_MODEL)
         traffic.wait_for(str(DEMO_MODEL))
-        _activate(serve_service, onnx_version)
-        traffic.wait_for(str(onnx_version))
         with httpx.Client() as client:
             rest = _post(client, serve_service.base_url, "shelf").json()
         streamed = asyncio.run(_stream_one(serve_service, (EXAMPLES / "shelf.jpg").read_bytes()))
-        _activate(serve_service, DEMO_MODEL)
-        traffic.wait_for(str(DEMO_MODEL))
+        _activate(serve_service, ACTIVE)
+        traffic.wait_for(str(ACTIVE))
         time.sleep(1)
 
     failures = [r for r in traffic.results if r[0] != 200]
     assert not failures, f"{len(failures)} of {len(traffic.results)} failed: {failures[:3]}"
     versions = [v for _, v in traffic.results]
     switches = [v for i, v in enumerate(versions) if i == 0 or v != versions[i - 1]]
-    assert switches == [str(DEMO_MODEL), str(onnx_version), str(DEMO_MODEL)]
+    assert switches == [str(ACTIVE), str(DEMO_MODEL), str(ACTIVE)]
     assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
     for answer in (rest, streamed):
-        assert answer["model"] == {"name": onnx_version.name, "version": onnx_version.version}
+        assert answer["model"] == {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version}
         matched, missed, extra = match_items(answer["detections"], truth["items"])
         assert (matched, missed, extra) == (len(truth["items"]), 0, 0)

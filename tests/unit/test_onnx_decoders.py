@@ -58,13 +58,20 @@ def boxes(result: DetectionResult) -> list[tuple[str, float, tuple[float, ...]]]
 def letterbox_undo(
     box_xyxy: tuple[float, float, float, float], image: tuple[int, int]
 ) -> tuple[float, ...]:
-    """Ultralytics' LetterBox into 320x320, undone: gain, centred padding (round(p - 0.1))."""
+    """Ultralytics' LetterBox into 320x320, undone as its `scale_boxes` does: each side's gain
+    from its rounded size, centred padding (round(p - 0.1))."""
     width, height = image
-    gain = min(320 / width, 320 / height)
-    pad_x = round((320 - round(width * gain)) / 2 - 0.1)
-    pad_y = round((320 - round(height * gain)) / 2 - 0.1)
+    scale = min(320 / width, 320 / height)
+    new_w, new_h = round(width * scale), round(height * scale)
+    gain_x, gain_y = new_w / width, new_h / height
+    pad_x, pad_y = round((320 - new_w) / 2 - 0.1), round((320 - new_h) / 2 - 0.1)
     x1, y1, x2, y2 = box_xyxy
-    undone = ((x1 - pad_x) / gain, (y1 - pad_y) / gain, (x2 - pad_x) / gain, (y2 - pad_y) / gain)
+    undone = (
+        (x1 - pad_x) / gain_x,
+        (y1 - pad_y) / gain_y,
+        (x2 - pad_x) / gain_x,
+        (y2 - pad_y) / gain_y,
+    )
     return tuple(
         round(min(max(v, 0.0), side), 1) for v, side in zip(undone, image * 2, strict=True)
     )

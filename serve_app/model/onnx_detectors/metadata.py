@@ -27,7 +27,8 @@ class GraphMetadata:
             imgsz=_imgsz(props.get("imgsz")),
             stride=_int(props.get("stride")),
             task=props.get("task"),
-            end2end=props.get("end2end", "").strip().lower() == "true",
+            # `nms=True` exports say so only in their export `args` (Ultralytics reads both).
+            end2end=props.get("end2end", "").strip().lower() == "true" or _exported_with_nms(props),
             head=props.get("head"),
         )
 
@@ -70,3 +71,8 @@ def _imgsz(text: str | None) -> tuple[int, int] | None:
 def _int(text: str | None) -> int | None:
     value = _literal(text)
     return value if isinstance(value, int) else None
+
+
+def _exported_with_nms(props: Mapping[str, str]) -> bool:
+    args = _literal(props.get("args"))
+    return isinstance(args, dict) and args.get("nms") is True
