@@ -110,8 +110,10 @@ class ModelManifest(BaseModel):
     )
     max_detections: int = Field(default=300, ge=1, le=1000)
     tiling: TilingConfig | None = None
-    anchor_size_range: tuple[float, float] = Field(
-        default=(0.2, 0.95), description="SSD default-box sizes, fractions of the input side"
+    anchor_size_range: tuple[float, float] | None = Field(
+        default=None,
+        description="torchvision SSD default-box sizes, fractions of the input side; "
+        "None: torchvision's (0.2, 0.95)",
     )
     onnx: OnnxConfig | None = Field(default=None, description="the graph's input and decoder")
     weights: str = "weights.pt"

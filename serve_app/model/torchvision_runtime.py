@@ -33,6 +33,8 @@ _UNREADABLE_WEIGHTS = (
     EOFError,
     pickle.UnpicklingError,
 )
+# torchvision's SSDlite default-box sizes (fractions of the input side).
+TORCHVISION_ANCHOR_SIZES = (0.2, 0.95)
 _CLASSIFIER_KEY = re.compile(r"classification_head|cls_score|bbox_pred")
 
 
@@ -46,7 +48,7 @@ def _ssdlite(manifest: ModelManifest) -> nn.Module:
         score_thresh=manifest.candidate_score_floor,
         detections_per_img=manifest.max_detections,
     )
-    low, high = manifest.anchor_size_range
+    low, high = manifest.anchor_size_range or TORCHVISION_ANCHOR_SIZES
     # Same number of boxes per location as torchvision's default, so the head's shape holds;
     # smaller `low` helps small items.
     model.anchor_generator = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=low, max_ratio=high)
