@@ -29,7 +29,7 @@ help:
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
-	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime (CPU, 1 and 2 threads)"
+	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime: in process, then served"
 	@echo "make diagram docs/img/architecture.png from the code: packages, imports, request path"
 
 $(BIN)/activate:
@@ -123,5 +123,7 @@ bench-swap: install-bench
 
 # Forward and whole-infer milliseconds of 1.0.0 (torch) vs 1.1.0 (its ONNX export) on the CPU;
 # .data/bench/onnx-vs-torch.json and docs/img/onnx-vs-torch.png.
+# Torch eager vs ONNX Runtime: forwards and whole detections in process, then served by Ray Serve.
 bench-onnx: install-bench
 	$(BIN)/python -m benchmarks.onnx_vs_torch
+	$(BIN)/python -m benchmarks.served_runtimes

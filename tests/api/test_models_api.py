@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
-from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
@@ -42,11 +42,21 @@ def test_models_lists_every_version_with_its_metrics(
     assert [(m["name"], m["version"]) for m in body["available"]] == [
         (UNTRAINED_MODEL.name, UNTRAINED_MODEL.version),
         (DEMO_MODEL.name, DEMO_MODEL.version),
+        (DEFAULT_MODEL.name, DEFAULT_MODEL.version),
     ]
-    demo = body["available"][1]
+    demo, exported = body["available"][1:]
     assert demo["metrics"]["standard"]["map50"] >= 0.97
     assert demo["tiling"] == {"tile": 480, "overlap": 160, "above": 960}
     assert demo["training"]["recipe"] == "medinv-train demo"
+    assert (demo["format"], exported["format"]) == ("torchvision", "onnx")
+    assert exported["resize"] == demo["resize"] == {
+        "mode": "stretch",
+        "interpolation": "antialias",
+        "pad_value": None,
+        "stride": None,
+    }
+    for split in ("standard", "hard"):  # the export's mAP is the torch model's (within 0.005)
+        assert abs(exported["metrics"][split]["map"] - demo["metrics"][split]["map"]) <= 0.005
     assert body["batching"]["concurrent_batches"] == 2
 
 

@@ -19,12 +19,14 @@ import pytest
 import websockets
 
 from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
-from serve_app.core.payloads import ModelRef
+from serve_app.core.payloads import Detection, ModelRef
 from serve_app.model.manifest import model_dir
+from serve_app.model.onnx_detectors.importer import ImportOptions, import_onnx
 from tests.assertions import match_items
 from tests.conftest import UNTRAINED_MODEL
 from tests.factories import copy_model
 from tests.serve.conftest import ServeService
+from tests.ultralytics_reference import FIXTURE, REFERENCE, assert_agrees_with_ultralytics
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
 # The Serve config's model is the shipped SSDlite exported to ONNX (ONNX Runtime); DEMO_MODEL
@@ -245,3 +247,42 @@ def test_swapping_onnx_to_torch_and_back_fails_no_request(serve_service: ServeSe
         assert answer["model"] == {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version}
         matched, missed, extra = match_items(answer["detections"], truth["items"])
         assert (matched, missed, extra) == (len(truth["items"]), 0, 0)
+
+
+def _detections(answer: dict[str, Any]) -> list[Detection]:
+    return [Detection(d["label"], d["score"], tuple(d["box"])) for d in answer["detections"]]
+
+
+def test_an_ultralytics_export_is_served_over_rest_and_websocket(
+    serve_service: ServeService, models_root: Path
+) -> None:
+    """Imported with the command's code, pinned over REST, then active for a stream: its boxes
+    agree with Ultralytics' own predictions (tests/fixtures/ultralytics)."""
+    ref = ModelRef("shelf-yolov8n", "1.0.0")
+    import_onnx(FIXTURE / "yolov8n-shelves.onnx", models_root, ImportOptions(ref.name, ref.version))
+    image = "std_val_000001.jpg"
+    data = (FIXTURE / "images" / image).read_bytes()
+    query = f"?model={ref}&min_score={REFERENCE['predict_args']['conf']}&max_detections=300"
+    try:
+        pinned = httpx.post(
+            f"{serve_service.base_url}/v1/detect{query}",
+            content=data,
+            headers={"Content-Type": "image/jpeg"},
+            timeout=60,
+        )
+        _activate(serve_service, ref)
+        with httpx.Client() as client:
+            deadline = time.monotonic() + 90
+            while _version(_post(client, serve_service.base_url, "shelf")) != str(ref):
+                assert time.monotonic() < deadline, f"{ref} never became active"
+                time.sleep(0.5)
+        streamed = asyncio.run(_stream_one(serve_service, data))
+    finally:
+        _activate(serve_service, ACTIVE)
+        shutil.rmtree(model_dir(models_root, ref).parent)
+
+    assert pinned.status_code == 200, pinned.text
+    assert_agrees_with_ultralytics(image, _detections(pinned.json()))
+    assert streamed["model"] == {"name": ref.name, "version": ref.version}
+    # A stream reports at the model's default threshold, which is Ultralytics' conf.
+    assert_agrees_with_ultralytics(image, _detections(streamed))

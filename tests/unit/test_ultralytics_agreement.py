@@ -4,25 +4,17 @@ The fixture's README says how the model and the references were made; Ultralytic
 installed here and never imported.
 """
 
-import json
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
 from PIL import Image
 
-from serve_app.core.payloads import Detection, DetectParams, ModelRef
+from serve_app.core.payloads import DetectParams, ModelRef
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import DetectionModel
 from serve_app.model.loader import load_registered
 from serve_app.model.onnx_detectors.importer import ImportOptions, import_onnx
 from serve_app.model.runtime import RuntimeOptions
-
-FIXTURE = Path(__file__).parents[1] / "fixtures" / "ultralytics"
-REFERENCE: dict[str, Any] = json.loads((FIXTURE / "reference.json").read_text())
-MIN_IOU = 0.9
-SCORE_TOLERANCE = 0.02
+from tests.ultralytics_reference import FIXTURE, REFERENCE, assert_agrees_with_ultralytics
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +22,6 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> DetectionModel:
     root = tmp_path_factory.mktemp("models")
     import_onnx(FIXTURE / "yolov8n-shelves.onnx", root, ImportOptions(name="yolov8n", version="1"))
     return load_registered(root, ModelRef("yolov8n", "1"), RuntimeOptions("cpu"))
-
-
-def iou(a: tuple[float, ...], b: list[float]) -> float:
-    width = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    height = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = width * height
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def test_the_import_reads_what_ultralytics_wrote(model: DetectionModel) -> None:
@@ -64,18 +48,9 @@ def test_the_letterboxed_input_is_ultralytics_own_to_the_bit(
 
 @pytest.mark.parametrize("image", sorted(REFERENCE["images"]))
 def test_every_box_matches_ultralytics_predict(model: DetectionModel, image: str) -> None:
-    wanted = REFERENCE["images"][image]
     conf = REFERENCE["predict_args"]["conf"]
     data = (FIXTURE / "images" / image).read_bytes()
 
     served = model.infer(data, DetectParams(min_score=conf, max_detections=300)).detections
 
-    unmatched: list[Detection] = list(served)
-    for want in wanted:
-        candidates = [d for d in unmatched if d.label == want["label"]]
-        best = max(candidates, key=lambda d: iou(d.box, want["box"]), default=None)
-        assert best is not None, f"no {want['label']} served for {want}"
-        assert iou(best.box, want["box"]) >= MIN_IOU, (best, want)
-        assert abs(best.score - want["score"]) <= SCORE_TOLERANCE, (best, want)
-        unmatched.remove(best)
-    assert not unmatched, f"served boxes Ultralytics did not report: {unmatched}"
+    assert_agrees_with_ultralytics(image, served)
