@@ -38,12 +38,12 @@ from medinv_tools.cluster.local import (
     with_http_port,
 )
 from medinv_tools.paths import MODELS_ROOT, SERVE_CONFIG
-from serve_app.core.demo_model import DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.manifest import model_dir, read_manifest, write_manifest
 
 RESULTS = Path(__file__).parent / "results"
-SWAP_VERSION = ModelRef(DEMO_MODEL.name, f"{DEMO_MODEL.version}-swap")
+SWAP_VERSION = ModelRef(DEFAULT_MODEL.name, f"{DEFAULT_MODEL.version}-swap")
 
 
 @dataclass
@@ -56,9 +56,9 @@ class Timeline:
 
 
 def models_root_with_two_versions(root: Path) -> Path:
-    """The demo model and a copy of it under another version: a swap loads real weights."""
-    source = model_dir(MODELS_ROOT, DEMO_MODEL)
-    shutil.copytree(source, model_dir(root, DEMO_MODEL))
+    """The served model and a copy of it under another version: a swap loads a real model."""
+    source = model_dir(MODELS_ROOT, DEFAULT_MODEL)
+    shutil.copytree(source, model_dir(root, DEFAULT_MODEL))
     copy = model_dir(root, SWAP_VERSION)
     shutil.copytree(source, copy)
     renamed = read_manifest(source).model_copy(update={"version": SWAP_VERSION.version})
@@ -145,7 +145,7 @@ async def measure(
         first_at = time.perf_counter() + warmup_s + every_s
         stop_at = first_at + swaps * every_s
         running = asyncio.create_task(load(session, base, images, concurrency, stop_at, timeline))
-        targets = [SWAP_VERSION if n % 2 == 0 else DEMO_MODEL for n in range(swaps)]
+        targets = [SWAP_VERSION if n % 2 == 0 else DEFAULT_MODEL for n in range(swaps)]
         for number, target in enumerate(tqdm(targets, desc="swaps", unit="swap")):
             await asyncio.sleep(max(0.0, first_at + number * every_s - time.perf_counter()))
             asked = time.perf_counter() - timeline.started_at
