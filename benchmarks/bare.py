@@ -1,7 +1,8 @@
 """(a) The bare pipeline in one process: decode → preprocess → batched forward → postprocess.
 
 No HTTP, no Ray: the limit this machine sets for the model. `workers` loops run side by side
-in threads of the same process (torch releases the GIL inside its kernels).
+in threads of the same process (torch and ONNX Runtime release the GIL inside their kernels);
+`threads` are each forward's intra-op threads, torch's or ONNX Runtime's.
 """
 
 import threading
@@ -32,7 +33,7 @@ def run_bare(
     workers: int = 1,
 ) -> BareResult:
     torch.set_num_threads(threads)
-    model = load_directory(model_directory, RuntimeOptions("cpu"))
+    model = load_directory(model_directory, RuntimeOptions("cpu", threads))
     limits = ImageLimits()
     latencies: list[float] = []
     done = [0] * workers

@@ -19,7 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--model", required=True, help="name:version")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads per forward")
     parser.add_argument("--workers", type=int, default=2, help="requests processed at once")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -30,6 +30,7 @@ def main() -> None:
         ImageLimits(),
         "cpu",
         workers=args.workers,
+        threads=args.threads,
     )
     settings = get_settings()
     inventory = InventoryRecorder.open(settings)

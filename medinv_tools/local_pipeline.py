@@ -32,11 +32,12 @@ class LocalPipeline:
         limits: ImageLimits,
         device: str = "cpu",
         workers: int = 1,
+        threads: int | None = None,
     ) -> None:
-        self._model = load_directory(model_directory, RuntimeOptions(device))
+        self._options = RuntimeOptions(device, threads)
+        self._model = load_directory(model_directory, self._options)
         self._models_root = models_root
         self._limits = limits
-        self._device = device
         self._workers = workers
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="local-pipeline")
         # As on a Detector replica, loads do not wait behind (or hold up) detections.
@@ -81,4 +82,4 @@ class LocalPipeline:
         return previous
 
     def _load(self, ref: ModelRef) -> DetectionModel:
-        return load_registered(self._models_root, ref, RuntimeOptions(self._device))
+        return load_registered(self._models_root, ref, self._options)
