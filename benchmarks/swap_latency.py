@@ -214,7 +214,7 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=5.0, help="seconds between swaps")
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--forward-workers", type=int, default=1)
-    parser.add_argument("--torch-threads", type=int, default=1)
+    parser.add_argument("--forward-threads", type=int, default=1)
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="medinv-swap-bench-"))
