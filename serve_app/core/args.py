@@ -14,6 +14,9 @@ class _Strict(BaseModel):
 class LimitsArgs(_Strict):
     max_body_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
     max_pixels: int = Field(default=40_000_000, ge=1)
+    max_views_per_image: int = Field(
+        default=64, ge=1, description="tiles one image may become (a forward each); 413 above"
+    )
 
 
 class StreamArgs(_Strict):

@@ -87,6 +87,18 @@ def test_bad_input_gets_json_error(
     assert response.headers["X-Request-ID"] == response.json()["error"]["request_id"]
 
 
+def test_an_image_of_too_many_tiles_is_413_naming_the_limit(client: TestClient) -> None:
+    # Within the pixel limit (4 MP here), but the model's 480-pixel tiling would cut it into
+    # 125 tiles, a forward each: refused from the header.
+    strip = bomb_png(width=40_000, height=99)
+
+    response = client.post("/v1/detect", content=strip, headers={"Content-Type": "image/png"})
+
+    assert response.status_code == 413
+    assert_error(response.json(), "image_too_large")
+    assert "125 tiles; the limit is 64 per image" in response.json()["error"]["message"]
+
+
 def test_missing_content_type_is_415(client: TestClient) -> None:
     response = client.post("/v1/detect", content=shelf_jpeg(), headers={"Content-Type": ""})
     assert response.status_code == 415

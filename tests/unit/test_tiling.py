@@ -1,10 +1,13 @@
 """serve_app.model.tiling and the tile path of preprocessing and merging."""
 
+import time
 from itertools import pairwise
 
 import numpy as np
 import pytest
+from PIL import Image
 
+from serve_app.core.errors import ImageTooLargeError
 from serve_app.core.payloads import DetectParams, InputSpec, Tiling
 from serve_app.model.imaging import ImageLimits, preprocess_image
 from serve_app.model.nms import nms_per_class
@@ -100,3 +103,22 @@ def test_nms_keeps_the_best_of_overlapping_boxes_per_class_only() -> None:
     keep = nms_per_class(boxes, scores, classes, 0.5)
 
     assert keep.tolist() == [1, 2, 3]
+
+
+def test_an_image_cut_into_more_tiles_than_the_limit_is_refused_before_decoding() -> None:
+    # A long strip passes the pixel limit but would be 1250 tiles; only its header is read.
+    strip = encode(Image.new("RGB", (400_000, 100)), "PNG")
+    limits = ImageLimits(max_views=64)
+
+    started = time.perf_counter()
+    with pytest.raises(ImageTooLargeError, match="1250 tiles; the limit is 64"):
+        preprocess_image(strip, InputSpec((320, 320), TILING), limits)
+    assert time.perf_counter() - started < 1.0
+
+
+def test_an_image_within_the_tile_limit_is_cut_as_usual() -> None:
+    data = encode(shelf(1280, 720), "JPEG")
+
+    prepared = preprocess_image(data, InputSpec((320, 320), TILING), ImageLimits(max_views=8))
+
+    assert len(prepared.views) == 8
