@@ -35,6 +35,11 @@ logger = logging.getLogger("ray.serve")
 
 SESSION_HEADER = "X-Stream-Session"
 RESUMED_HEADER = "X-Stream-Resumed"
+# A config or ping message is a few dozen bytes; anything this large is refused unparsed.
+MAX_TEXT_MESSAGE_BYTES = 64 * 1024
+# What an error reply may say about an invalid message: a few problems, never the message.
+_MAX_PROBLEMS = 5
+_MAX_PROBLEM_CHARS = 120
 
 
 class StreamQuery(BaseModel):
@@ -185,6 +190,12 @@ class StreamConnection:
         return await self._context.access.spend(self._principal, BudgetName.FRAMES)
 
     async def _handle_text(self, text: str) -> None:
+        if len(text) > MAX_TEXT_MESSAGE_BYTES or len(text.encode()) > MAX_TEXT_MESSAGE_BYTES:
+            error = InvalidParameterError(
+                f"text messages are limited to {MAX_TEXT_MESSAGE_BYTES} bytes"
+            )
+            await self._send(_error_message(None, error))
+            return
         try:
             payload = json.loads(text)
         except json.JSONDecodeError:
@@ -258,6 +269,10 @@ async def _send_error(websocket: WebSocket, frame: int | None, error: ServiceErr
 
 
 def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}" for err in exc.errors()
-    )
+    """The first few problems, each cut short: the reply stays small whatever was sent."""
+    problems = [
+        f"{'.'.join(str(p) for p in err['loc']) or 'message'}: {err['msg']}"[:_MAX_PROBLEM_CHARS]
+        for err in exc.errors()[:_MAX_PROBLEMS]
+    ]
+    more = exc.error_count() - len(problems)
+    return "; ".join(problems) + (f"; and {more} more" if more > 0 else "")

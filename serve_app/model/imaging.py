@@ -78,10 +78,10 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
     image = _open_checked(data, image_format, limits.max_pixels)
     stored_w, stored_h = image.size
     # Before the EXIF read, which may decode a PNG: a transposition does not change the count.
-    views = len(plan_windows(stored_w, stored_h, spec.tiling))
-    if views > limits.max_views:
+    tile_count = len(plan_windows(stored_w, stored_h, spec.tiling))
+    if tile_count > limits.max_views:
         raise ImageTooLargeError(
-            f"a {stored_w}x{stored_h} image would be cut into {views} tiles; the limit is "
+            f"a {stored_w}x{stored_h} image would be cut into {tile_count} tiles; the limit is "
             f"{limits.max_views} per image"
         )
     try:

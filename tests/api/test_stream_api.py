@@ -1,9 +1,12 @@
 """WS /v1/stream through Starlette's test client (the Serve tests use a real websockets client)."""
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from serve_app.api.stream import MAX_TEXT_MESSAGE_BYTES
 from tests.api.conftest import MAX_BODY_BYTES, MAX_STREAMS
 from tests.assertions import assert_detections
 from tests.factories import shelf_jpeg
@@ -59,6 +62,26 @@ def test_config_message_changes_parameters_mid_stream(client: TestClient) -> Non
         after = socket.receive_json()
     assert len(before["detections"]) > 2
     assert after["detections"] == before["detections"][:2]
+
+
+def test_huge_text_messages_get_a_small_error_and_the_stream_goes_on(client: TestClient) -> None:
+    unknown_keys = json.dumps({"type": "config", **{f"k{i}": i for i in range(300_000)}})
+    just_over = json.dumps({"type": "config", "pad": "x" * MAX_TEXT_MESSAGE_BYTES})
+    many_problems = json.dumps({"type": "config", **{f"k{i}": i for i in range(2_000)}})
+    with client.websocket_connect("/v1/stream") as socket:
+        replies = []
+        for message in (unknown_keys, just_over, many_problems):
+            socket.send_text(message)
+            replies.append(socket.receive_json())
+        socket.send_bytes(shelf_jpeg(320, 240))
+        result = socket.receive_json()
+    assert len(unknown_keys) > 3_000_000
+    for reply in replies:
+        assert reply["type"] == "error" and reply["code"] == "invalid_parameters"
+        assert len(json.dumps(reply)) < 1_000
+    assert "limited to 65536 bytes" in replies[0]["message"] == replies[1]["message"]
+    assert "and 1995 more" in replies[2]["message"]
+    assert result["type"] == "result"
 
 
 @pytest.mark.parametrize(
