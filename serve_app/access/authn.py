@@ -2,19 +2,26 @@
 
 A replica trusts what it looked up (a key, or that there is none) for `auth_cache_ttl_s`, in
 Redis when there is one (shared by every replica) or in process: a revoked key stops working
-within that time. With Redis unreachable the lookup goes to the database.
+within that time. With Redis unreachable the lookup goes to the database. With the database
+unreachable, keys this replica saw within `auth_stale_window_s` keep their last answer
+(`last_known.LastKnownKeys`); others get the outage's 503.
 """
 
 import json
+import logging
+import time
 from dataclasses import dataclass
 
 from serve_app.access.key_store import active_key
 from serve_app.access.keys import KeyRecord, Scope, key_id_of
-from serve_app.core.errors import ForbiddenError, UnauthorizedError
+from serve_app.access.last_known import LastKnownKeys
+from serve_app.core.errors import ForbiddenError, StoreUnavailableError, UnauthorizedError
 from serve_app.inventory.database import Database
 from serve_app.state.backend import REDIS_ERRORS, OutageLog, ValueStore
 
 _NO_KEY = b"null"
+_STALE_WARNING_INTERVAL_S = 30.0
+logger = logging.getLogger("ray.serve")
 
 
 @dataclass(frozen=True)
@@ -27,12 +34,19 @@ class Principal:
 
 class KeyResolver:
     def __init__(
-        self, database: Database, cache: ValueStore, ttl_s: float, outages: OutageLog
+        self,
+        database: Database,
+        cache: ValueStore,
+        ttl_s: float,
+        outages: OutageLog,
+        last_known: LastKnownKeys,
     ) -> None:
         self._database = database
         self._cache = cache
         self._ttl_s = ttl_s
         self._outages = outages
+        self._last_known = last_known
+        self._warned_at = -_STALE_WARNING_INTERVAL_S
 
     async def resolve(self, presented: str) -> KeyRecord | None:
         """The active key this secret belongs to, or None (unknown, revoked, wrong secret)."""
@@ -50,7 +64,9 @@ class KeyResolver:
             self._outages.failed("key_cache", error, "looking keys up in the database")
             return await self._from_database(key_id)
         if cached is not None:
-            return _decode(cached)
+            record = _decode(cached)
+            self._last_known.remember(key_id, record)
+            return record
         record = await self._from_database(key_id)
         try:
             await self._cache.set(cache_key, _encode(record), self._ttl_s)
@@ -59,8 +75,25 @@ class KeyResolver:
         return record
 
     async def _from_database(self, key_id: str) -> KeyRecord | None:
-        async with self._database.session() as session:
-            return await active_key(session, key_id=key_id)
+        try:
+            async with self._database.session() as session:
+                record = await active_key(session, key_id=key_id)
+        except StoreUnavailableError as error:
+            recalled = self._last_known.recall(key_id)
+            if recalled is None:
+                raise
+            self._warn_stale(error)
+            return recalled.record
+        self._last_known.remember(key_id, record)
+        return record
+
+    def _warn_stale(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= _STALE_WARNING_INTERVAL_S:
+            self._warned_at = now
+            logger.warning(
+                "key lookups answered from the last known state: %s (%s)", error, error.__cause__
+            )
 
 
 class Authenticator:

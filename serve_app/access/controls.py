@@ -4,6 +4,7 @@ from the settings on the replica's shared state (Redis-backed when it has Redis)
 from dataclasses import dataclass
 
 from serve_app.access.authn import Authenticator, KeyResolver, Principal
+from serve_app.access.last_known import LastKnownKeys
 from serve_app.access.ratelimit import (
     Budget,
     BudgetName,
@@ -38,7 +39,11 @@ class AccessControls:
                 outages=shared.outages,
             )
         resolver = KeyResolver(
-            database, shared.key_cache(), settings.auth_cache_ttl_s, shared.outages
+            database,
+            shared.key_cache(),
+            settings.auth_cache_ttl_s,
+            shared.outages,
+            LastKnownKeys(settings.auth_stale_window_s),
         )
         budgets = {
             BudgetName.REQUESTS: Budget(

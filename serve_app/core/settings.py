@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     auth_required: bool = False
     # How long a replica trusts a key lookup: a revoked key stops working within this.
     auth_cache_ttl_s: float = Field(default=5.0, gt=0)
+    # While the database is unreachable, keys seen within this keep their last answer (a key
+    # revoked meanwhile too, until this runs out); other keys get 503 store_unavailable.
+    auth_stale_window_s: float = Field(default=900.0, ge=0)
 
     # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
     # redis://redis:6379/0. Unset: each replica keeps its own, in process.
