@@ -48,6 +48,16 @@ class KeyResolver:
         self._last_known = last_known
         self._warned_at = -_STALE_WARNING_INTERVAL_S
 
+    def recently_valid(self, presented: str) -> bool:
+        """Whether this secret belongs to a key this replica saw active within the window."""
+        key_id = key_id_of(presented)
+        recalled = self._last_known.recall(key_id) if key_id is not None else None
+        return (
+            recalled is not None
+            and recalled.record is not None
+            and (recalled.record.matches(presented))
+        )
+
     async def resolve(self, presented: str) -> KeyRecord | None:
         """The active key this secret belongs to, or None (unknown, revoked, wrong secret)."""
         key_id = key_id_of(presented)
@@ -100,6 +110,9 @@ class Authenticator:
     def __init__(self, resolver: KeyResolver, *, required: bool) -> None:
         self._resolver = resolver
         self.required = required
+
+    def recently_valid(self, presented: str) -> bool:
+        return self._resolver.recently_valid(presented)
 
     async def principal(
         self, presented: str | None, scope: Scope, *, address: str, always: bool = False

@@ -15,6 +15,7 @@ from serve_app.state.backend import REDIS_ERRORS, OutageLog
 class BudgetName(StrEnum):
     REQUESTS = "rest"
     FRAMES = "frames"
+    FAILED_AUTH = "failed_auth"  # refused keys, per client address
 
 
 @dataclass(frozen=True)

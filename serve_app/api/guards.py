@@ -30,7 +30,7 @@ async def authenticate(
     connection: HTTPConnection, context: ApiContext, scope: Scope, *, always: bool = False
 ) -> Principal:
     address = connection.client.host if connection.client else "unknown"
-    return await context.access.authenticator.principal(
+    return await context.access.authenticate(
         presented_key(connection), scope, address=address, always=always
     )
 

@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     rate_limit_requests_burst: int = Field(default=200, ge=1)
     rate_limit_frames_per_minute: int = Field(default=6000, ge=1)
     rate_limit_frames_burst: int = Field(default=200, ge=1)
+    # Refused API keys per client address: past these a presented key gets 429 without a
+    # lookup (a guessing client would otherwise cost a database query per guess).
+    rate_limit_failed_auth_per_minute: int = Field(default=10, ge=1)
+    rate_limit_failed_auth_burst: int = Field(default=10, ge=1)
     # With Redis unreachable: let requests through (open) or refuse them with 429 (closed).
     rate_limit_fail_open: bool = True
 

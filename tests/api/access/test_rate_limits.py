@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from redis.asyncio import Redis
 
 from medinv_tools.paths import REPO_ROOT
+from serve_app.access.keys import PREFIX
 from serve_app.access.ratelimit import Budget, BudgetName, RedisRateLimiter
 from serve_app.core.metrics import SharedStateMetrics
 from serve_app.core.settings import Settings
@@ -124,3 +125,28 @@ def test_stream_frames_over_their_budget_get_rate_limited_messages(
     refused = [m for m in messages if m["type"] == "error"]
     assert sorted(m["type"] for m in messages) == ["error", "result", "result"]
     assert refused[0]["code"] == "rate_limited" and refused[0]["frame"] == 2
+
+
+def test_refused_keys_are_rate_limited_per_address_and_valid_keys_are_not(
+    make_client: ApiFactory, settings: Settings
+) -> None:
+    client = make_client(
+        settings.model_copy(
+            update={"rate_limit_failed_auth_burst": 3, "rate_limit_failed_auth_per_minute": 60}
+        )
+    )
+    valid = bearer(create_api_key(settings.resolved_database_url, "read", name="valid"))
+    guesses = [bearer(f"{PREFIX}_{n:012d}_{'s' * 32}") for n in range(5)]  # well-formed, unknown
+    assert client.get("/v1/inventory", headers=valid).status_code == 200
+
+    statuses = [client.get("/v1/inventory", headers=guess).status_code for guess in guesses]
+    blocked = client.get("/v1/inventory", headers=guesses[0])
+    with_valid_key = client.get("/v1/inventory", headers=valid)
+    time.sleep(float(blocked.headers["Retry-After"]) + 0.1)
+    after_retry = client.get("/v1/inventory", headers=guesses[0])
+
+    assert statuses == [401, 401, 401, 429, 429]
+    assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "rate_limited"
+    assert "refused API keys" in blocked.json()["error"]["message"]
+    assert with_valid_key.status_code == 200, "a key seen valid is not blocked with its address"
+    assert after_retry.status_code == 401
