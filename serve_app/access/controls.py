@@ -43,7 +43,7 @@ class AccessControls:
             limiter = RedisRateLimiter(
                 shared.redis,
                 settings.redis_key_prefix,
-                fail_open=settings.rate_limit_fail_open,
+                on_outage=settings.rate_limit_on_redis_outage,
                 outages=shared.outages,
             )
         resolver = KeyResolver(

@@ -5,7 +5,7 @@ import math
 import time
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import Literal, Protocol
 
 from redis.asyncio import Redis
 
@@ -48,6 +48,15 @@ class Decision:
             reset_s=math.ceil(max(0.0, budget.capacity - tokens) / rate),
             retry_after_s=0 if allowed else max(1, math.ceil((1.0 - tokens) / rate)),
         )
+
+
+# What a replica does with rate limits while Redis is unreachable.
+OutagePolicy = Literal["local", "open", "closed"]
+_CONSEQUENCES: dict[OutagePolicy, str] = {
+    "local": "counting in this replica's own buckets",
+    "open": "letting requests through",
+    "closed": "refusing requests",
+}
 
 
 class RateLimiter(Protocol):
@@ -101,21 +110,24 @@ return {allowed, tostring(tokens)}
 
 
 class RedisRateLimiter:
-    """Buckets shared by every ingress replica. When Redis cannot answer, the caller is let
-    through (`fail_open`) or refused, never failed with a 500."""
+    """Buckets shared by every ingress replica. When Redis cannot answer, never a 500: the
+    replica counts in buckets of its own (`local`: each replica holds callers to the whole
+    budget, so the cluster to at most replicas x budget), lets the caller through (`open`),
+    or refuses it (`closed`)."""
 
     def __init__(
         self,
         client: Redis,
         prefix: str,
         *,
-        fail_open: bool,
+        on_outage: OutagePolicy,
         outages: OutageLog,
     ) -> None:
         self._script = client.register_script(_TOKEN_BUCKET)
         self._prefix = prefix
-        self._fail_open = fail_open
+        self._on_outage = on_outage
         self._outages = outages
+        self._local = MemoryRateLimiter()
 
     async def acquire(self, identity: str, budget: Budget) -> Decision:
         key = f"{self._prefix}ratelimit:{budget.name}:{identity}"
@@ -124,8 +136,10 @@ class RedisRateLimiter:
                 keys=[key], args=[budget.capacity, budget.refill_per_s]
             )
         except REDIS_ERRORS as error:
-            consequence = "letting requests through" if self._fail_open else "refusing requests"
-            self._outages.failed("rate_limiter", error, consequence)
-            retry_after_s = 0 if self._fail_open else 1
-            return Decision(self._fail_open, budget.capacity, 0, 1, retry_after_s, enforced=False)
+            self._outages.failed("rate_limiter", error, _CONSEQUENCES[self._on_outage])
+            if self._on_outage == "local":
+                return await self._local.acquire(identity, budget)
+            fail_open = self._on_outage == "open"
+            retry_after_s = 0 if fail_open else 1
+            return Decision(fail_open, budget.capacity, 0, 1, retry_after_s, enforced=False)
         return Decision.of(bool(allowed), float(tokens), budget)

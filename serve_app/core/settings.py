@@ -7,6 +7,7 @@ this holds what differs between machines and comes from the environment (`MEDINV
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -69,8 +70,9 @@ class Settings(BaseSettings):
     # lookup (a guessing client would otherwise cost a database query per guess).
     rate_limit_failed_auth_per_minute: int = Field(default=10, ge=1)
     rate_limit_failed_auth_burst: int = Field(default=10, ge=1)
-    # With Redis unreachable: let requests through (open) or refuse them with 429 (closed).
-    rate_limit_fail_open: bool = True
+    # With Redis unreachable: count in each replica's own buckets (local: at most replicas x
+    # the budget cluster-wide), let requests through (open) or refuse them with 429 (closed).
+    rate_limit_on_redis_outage: Literal["local", "open", "closed"] = "local"
 
     # Identical image + model version + parameters within this many seconds: the cached
     # result. 0 turns the cache off.

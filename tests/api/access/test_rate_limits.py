@@ -30,7 +30,7 @@ BUDGET = Budget(BudgetName.REQUESTS, capacity=100, per_minute=3600)  # 100 burst
 async def _hammer(redis_url: str, prefix: str) -> dict[str, float]:
     replicas = [Redis.from_url(redis_url) for _ in range(REPLICAS)]
     outages = OutageLog(SharedStateMetrics(), 30.0)
-    limiters = [RedisRateLimiter(r, prefix, fail_open=False, outages=outages) for r in replicas]
+    limiters = [RedisRateLimiter(r, prefix, on_outage="closed", outages=outages) for r in replicas]
     allowed = refused = 0
     started = time.monotonic()
 
