@@ -11,12 +11,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from serve_app.access.controls import AccessControls
+from serve_app.api.readiness import ReadinessCache
 from serve_app.core.args import IngressArgs
 from serve_app.core.errors import OverloadedError
 from serve_app.core.metrics import ApiMetrics
 from serve_app.core.pipeline import DetectionPipeline
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.state.shared_state import SharedState
+
+# /v1/ready asks the detectors at most once a second, and waits at most 2 s for them.
+READY_MAX_AGE_S = 1.0
+READY_TIMEOUT_S = 2.0
 
 
 class AdmissionLimit:
@@ -48,6 +53,7 @@ class ApiContext:
     metrics: ApiMetrics
     access: AccessControls
     state: SharedState
+    readiness: ReadinessCache
 
     @classmethod
     def create(
@@ -67,6 +73,7 @@ class ApiContext:
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
             metrics=ApiMetrics(),
+            readiness=ReadinessCache(pipeline, READY_MAX_AGE_S, READY_TIMEOUT_S),
         )
 
 

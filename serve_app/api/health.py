@@ -1,7 +1,5 @@
 """Liveness and readiness."""
 
-import asyncio
-
 from fastapi import APIRouter
 
 from serve_app.api.context import Context
@@ -12,10 +10,8 @@ from serve_app.api.schemas.detection import (
     ReadyResponse,
     StoreStatusOut,
 )
-from serve_app.core.errors import NotReadyError
 
 router = APIRouter(prefix="/v1", tags=["health"])
-READY_TIMEOUT_S = 2.0
 
 
 @router.get("/health", summary="Liveness: the ingress answers")
@@ -29,10 +25,7 @@ async def health() -> HealthResponse:
     responses={503: {"model": ErrorResponse, "description": "not ready yet"}},
 )
 async def ready(context: Context) -> ReadyResponse:
-    try:
-        info = await asyncio.wait_for(context.pipeline.models(), READY_TIMEOUT_S)
-    except TimeoutError:
-        raise NotReadyError(f"no detector answered within {READY_TIMEOUT_S:.0f} s") from None
+    info = await context.readiness.models()
     active = info.active.ref
     store = await context.inventory.status()
     return ReadyResponse(
