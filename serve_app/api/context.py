@@ -50,6 +50,7 @@ class ApiContext:
     args: IngressArgs
     requests: AdmissionLimit
     streams: AdmissionLimit
+    subscribers: AdmissionLimit
     metrics: ApiMetrics
     access: AccessControls
     state: SharedState
@@ -72,6 +73,7 @@ class ApiContext:
             state=state,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
+            subscribers=AdmissionLimit(args.max_update_subscribers, "live-update sockets"),
             metrics=ApiMetrics(),
             readiness=ReadinessCache(pipeline, READY_MAX_AGE_S, READY_TIMEOUT_S),
         )

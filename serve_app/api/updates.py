@@ -7,9 +7,10 @@ import anyio
 from fastapi import APIRouter, WebSocket
 
 from serve_app.access.keys import Scope
+from serve_app.access.ratelimit import BudgetName
 from serve_app.api.context import get_context
 from serve_app.api.errors import ws_close_code
-from serve_app.api.guards import authenticate
+from serve_app.api.guards import authenticate, refused
 from serve_app.api.schemas.detection import StreamErrorMessage
 from serve_app.core.errors import ServiceError, UpdatesUnavailableError
 from serve_app.state.backend import REDIS_ERRORS
@@ -23,10 +24,16 @@ async def inventory_updates(websocket: WebSocket) -> None:
     context = get_context(websocket)
     await websocket.accept()
     try:
-        await authenticate(websocket, context, Scope.READ)
-        async with context.state.updates.subscribe() as updates:
-            await websocket.send_json({"type": "subscribed"})
-            await _forward_until_disconnect(websocket, updates)
+        principal = await authenticate(websocket, context, Scope.READ)
+        opening = await context.access.spend(principal, BudgetName.REQUESTS)
+        if not opening.allowed:
+            raise refused(opening, "live-update sockets")
+        # Each socket holds an ingress slot for its life: a cap keeps idle ones from taking
+        # them all.
+        with context.subscribers.hold():
+            async with context.state.updates.subscribe() as updates:
+                await websocket.send_json({"type": "subscribed"})
+                await _forward_until_disconnect(websocket, updates)
     except REDIS_ERRORS as error:  # subscribing failed
         await _close(websocket, UpdatesUnavailableError(f"live updates are unavailable: {error}"))
     except ServiceError as error:

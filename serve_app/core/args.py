@@ -40,6 +40,9 @@ class IngressArgs(_Strict):
     max_in_flight_requests: int = Field(
         default=64, ge=1, description="REST detections per ingress replica before 503"
     )
+    max_update_subscribers: int = Field(
+        default=16, ge=1, description="WS /v1/inventory/updates sockets per ingress replica"
+    )
     limits: LimitsArgs = LimitsArgs()
     stream: StreamArgs = StreamArgs()
 

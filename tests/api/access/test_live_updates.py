@@ -7,6 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
+from serve_app.core.args import IngressArgs
 from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
@@ -83,3 +84,28 @@ def test_without_redis_updates_reach_the_replicas_own_subscribers(
         detection = _detect_at(client, location, {})
         update = socket.receive_json()
     assert update["type"] == "counts" and update["request_id"] == detection["request_id"]
+
+
+def test_subscribers_beyond_the_cap_are_closed_with_1013_and_opening_spends_a_token(
+    make_client: ApiFactory, settings: Settings
+) -> None:
+    client = make_client(
+        settings.model_copy(update={"rate_limit_requests_burst": 3, "auth_required": False}),
+        args=IngressArgs(max_update_subscribers=2),
+    )
+    with (
+        client.websocket_connect("/v1/inventory/updates") as first,
+        client.websocket_connect("/v1/inventory/updates") as second,
+    ):
+        assert first.receive_json() == second.receive_json() == {"type": "subscribed"}
+        with client.websocket_connect("/v1/inventory/updates") as third:
+            over_cap = third.receive_json()
+            with pytest.raises(WebSocketDisconnect) as closed:
+                third.receive_json()
+    # Three openings spent the burst of 3: the fourth is refused for its budget.
+    with client.websocket_connect("/v1/inventory/updates") as fourth:
+        over_budget = fourth.receive_json()
+
+    assert (over_cap["code"], closed.value.code) == ("overloaded", 1013)
+    assert "live-update sockets" in over_cap["message"]
+    assert over_budget["code"] == "rate_limited"
