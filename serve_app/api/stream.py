@@ -58,25 +58,40 @@ async def stream(websocket: WebSocket) -> None:
     # on its first connection, which is how a browser, blind to those headers, learns it.
     asked = websocket.query_params.get("session_id", "")
     session_id = asked if SESSION_ID.match(asked) else new_session_id()
+    # Who is calling comes first: a session is looked up, and its resumption announced, only
+    # for its own caller.
+    try:
+        principal = await authenticate(websocket, context, Scope.DETECT)
+    except ServiceError as error:
+        await websocket.accept(headers=_handshake(session_id, resumed=False))
+        await _send_error(websocket, None, error)
+        await websocket.close(code=ws_close_code(error), reason=error.code)
+        return
     saved = await context.state.streams.load(session_id) if asked == session_id else None
-    await websocket.accept(
-        headers=[
-            (SESSION_HEADER.lower().encode(), session_id.encode()),
-            (RESUMED_HEADER.lower().encode(), b"true" if saved else b"false"),
-        ]
-    )
+    resumed = saved is not None and saved.owner == principal.identity
+    await websocket.accept(headers=_handshake(session_id, resumed=resumed))
     try:
         with context.streams.hold():
-            await _serve_stream(websocket, context, session_id, saved)
+            await _serve_stream(websocket, context, principal, session_id, saved)
     except ServiceError as error:
         await _send_error(websocket, None, error)
         await websocket.close(code=ws_close_code(error), reason=error.code)
 
 
+def _handshake(session_id: str, *, resumed: bool) -> list[tuple[bytes, bytes]]:
+    return [
+        (SESSION_HEADER.lower().encode(), session_id.encode()),
+        (RESUMED_HEADER.lower().encode(), b"true" if resumed else b"false"),
+    ]
+
+
 async def _serve_stream(
-    websocket: WebSocket, context: ApiContext, session_id: str, saved: StreamState | None
+    websocket: WebSocket,
+    context: ApiContext,
+    principal: Principal,
+    session_id: str,
+    saved: StreamState | None,
 ) -> None:
-    principal = await authenticate(websocket, context, Scope.DETECT)
     opening = await context.access.spend(principal, BudgetName.REQUESTS)
     if not opening.allowed:
         raise refused(opening, "streams")

@@ -114,11 +114,18 @@ def test_another_key_cannot_take_over_a_session(
         _send_frames(socket, 1)
 
     with client.websocket_connect(f"/v1/stream?session_id={session_id}", headers=other) as socket:
+        announced = _header(socket, "X-Stream-Resumed")
         error = socket.receive_json()
         closed = socket.receive()
+    with client.websocket_connect(f"/v1/stream?session_id={session_id}") as socket:
+        announced_to_anonymous = _header(socket, "X-Stream-Resumed")
+        unauthorized = socket.receive_json()
 
     assert (error["type"], error["code"]) == ("error", "invalid_parameters")
     assert closed["code"] == 1008
+    # Neither another key nor a caller without one learns that the session exists.
+    assert announced == announced_to_anonymous == "false"
+    assert unauthorized["code"] == "unauthorized"
 
 
 def test_a_malformed_session_id_is_refused(make_client: ApiFactory, settings: Settings) -> None:
