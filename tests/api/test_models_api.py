@@ -49,12 +49,16 @@ def test_models_lists_every_version_with_its_metrics(
     assert demo["tiling"] == {"tile": 480, "overlap": 160, "above": 960}
     assert demo["training"]["recipe"] == "medinv-train demo"
     assert (demo["format"], exported["format"]) == ("torchvision", "onnx")
-    assert exported["resize"] == demo["resize"] == {
-        "mode": "stretch",
-        "interpolation": "antialias",
-        "pad_value": None,
-        "stride": None,
-    }
+    assert (
+        exported["resize"]
+        == demo["resize"]
+        == {
+            "mode": "stretch",
+            "interpolation": "antialias",
+            "pad_value": None,
+            "stride": None,
+        }
+    )
     for split in ("standard", "hard"):  # the export's mAP is the torch model's (within 0.005)
         assert abs(exported["metrics"][split]["map"] - demo["metrics"][split]["map"]) <= 0.005
     assert body["batching"]["concurrent_batches"] == 2
