@@ -16,6 +16,7 @@ from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.demo_model import DEFAULT_MODEL
 from serve_app.core.settings import Settings
+from serve_app.inventory.migrate import upgrade
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
@@ -52,16 +53,12 @@ class ThreadedServer:
 
 
 @pytest.fixture(scope="session")
-def service(
-    models_root: Path,
-    sqlite_url: str,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Service]:
-    settings = Settings(
-        data_dir=tmp_path_factory.mktemp("client-service"),
-        database_url=sqlite_url,
-        spool_retry_interval_s=0.1,
-    )
+def service(models_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    # A database of its own: other layers empty the shared one's tables (keys included).
+    data_dir = tmp_path_factory.mktemp("client-service")
+    sqlite_url = f"sqlite+aiosqlite:///{data_dir / 'inventory.db'}"
+    upgrade(sqlite_url)
+    settings = Settings(data_dir=data_dir, database_url=sqlite_url, spool_retry_interval_s=0.1)
     # The served default (the ONNX export): the fastest on a CPU.
     served = model_dir(models_root, DEFAULT_MODEL)
     pipeline = LocalPipeline(served, models_root, ImageLimits(), "cpu", workers=2)
