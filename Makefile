@@ -42,8 +42,9 @@ $(VENV)/.installed: pyproject.toml tools/pyproject.toml | $(BIN)/activate
 	$(BIN)/pip install --quiet -e . -e ./tools
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml tools/pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest]'
+# The Python client (clients/python/, installed alone by integrators) for its tests and lint.
+$(VENV)/.installed-dev: pyproject.toml tools/pyproject.toml clients/python/pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest]' -e ./clients/python
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml tools/pyproject.toml $(VENV)/.installed-dev

@@ -1,0 +1,68 @@
+"""Python client of the Medical Inventory Detection API v1 (REST + WebSocket).
+
+from medinv_client import Client
+with Client("http://127.0.0.1:8000") as client:
+    print(client.detect("shelf.jpg").counts)
+"""
+
+from medinv_client._calls import NO_RETRIES, RetryPolicy
+from medinv_client.client import AsyncClient, Client
+from medinv_client.errors import (
+    ApiError,
+    BadRequestError,
+    ConflictError,
+    ForbiddenError,
+    InvalidParametersError,
+    MedinvError,
+    NotFoundError,
+    PayloadTooLargeError,
+    RateLimitedError,
+    ServerError,
+    ServiceUnavailableError,
+    TransportError,
+    UnauthorizedError,
+    UnsupportedMediaTypeError,
+)
+from medinv_client.models import (
+    Detection,
+    DetectionResult,
+    Location,
+    Models,
+    Stock,
+    StreamFrameError,
+    StreamResult,
+)
+from medinv_client.stream import FrameStream, StreamStats
+from medinv_client.version import API_VERSION, __version__
+
+__all__ = [
+    "API_VERSION",
+    "NO_RETRIES",
+    "ApiError",
+    "AsyncClient",
+    "BadRequestError",
+    "Client",
+    "ConflictError",
+    "Detection",
+    "DetectionResult",
+    "ForbiddenError",
+    "FrameStream",
+    "InvalidParametersError",
+    "Location",
+    "MedinvError",
+    "Models",
+    "NotFoundError",
+    "PayloadTooLargeError",
+    "RateLimitedError",
+    "RetryPolicy",
+    "ServerError",
+    "ServiceUnavailableError",
+    "Stock",
+    "StreamFrameError",
+    "StreamResult",
+    "StreamStats",
+    "TransportError",
+    "UnauthorizedError",
+    "UnsupportedMediaTypeError",
+    "__version__",
+]

@@ -1,0 +1,163 @@
+"""`medinv-client`: detect images, show inventory, list and switch models from a shell.
+
+Base URL from `--url` or `$MEDINV_URL` (default http://127.0.0.1:8000), API key from
+`--api-key` or `$MEDINV_API_KEY`. Exit status 0, 1 on an API or connection error, 2 on usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from medinv_client._calls import DEFAULT_URL, URL_ENV
+from medinv_client.client import Client
+from medinv_client.errors import ApiError, MedinvError
+from medinv_client.models import DetectionResult, Stock
+from medinv_client.version import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="medinv-client", description=__doc__.splitlines()[0])
+    parser.add_argument("--url", default=os.environ.get(URL_ENV, DEFAULT_URL))
+    parser.add_argument("--api-key", default=None, help="default: $MEDINV_API_KEY")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    detect = commands.add_parser("detect", help="detect supply items in images")
+    detect.add_argument("images", nargs="+", metavar="IMAGE")
+    detect.add_argument("--json", action="store_true", help="one JSON result per line")
+    detect.add_argument("--location", type=int, help="record the counts at this location")
+    detect.add_argument("--min-score", type=float)
+    detect.add_argument("--model", help="name:version (default: the active model)")
+
+    inventory = commands.add_parser("inventory", help="current stock per location and item")
+    inventory.add_argument("--location", type=int)
+    inventory.add_argument("--below-par", action="store_true", help="only stock below par")
+    inventory.add_argument("--json", action="store_true")
+
+    models = commands.add_parser("models", help="list models, or activate one")
+    models.add_argument("action", nargs="?", choices=["activate"])
+    models.add_argument("model", nargs="?", metavar="NAME:VERSION")
+    models.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "models" and args.action == "activate" and not args.model:
+        parser.error("models activate needs NAME:VERSION")
+    try:
+        with Client(args.url, args.api_key, timeout=args.timeout) as client:
+            if args.command == "detect":
+                return _detect(client, args)
+            if args.command == "inventory":
+                return _inventory(client, args)
+            return _models(client, args)
+    except ApiError as error:
+        rid = f" (request {error.request_id})" if error.request_id else ""
+        print(f"error: {error.code}: {error.message}{rid}", file=sys.stderr)
+        return 1
+    except (MedinvError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def _detect(client: Client, args: argparse.Namespace) -> int:
+    progress = _Progress(len(args.images), sys.stderr)
+    for i, path in enumerate(args.images, 1):
+        progress.show(i - 1, path)
+        result = client.detect(
+            path, min_score=args.min_score, location=args.location, model=args.model
+        )
+        progress.clear()
+        if args.json:
+            print(json.dumps({"path": path, **result.model_dump(mode="json")}))
+        else:
+            print(_summary(path, result))
+    progress.done()
+    return 0
+
+
+def _summary(path: str, result: DetectionResult) -> str:
+    counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items())) or "nothing"
+    recorded = f", recorded: {result.recorded}" if result.recorded else ""
+    return (
+        f"{path}: {len(result.detections)} detections ({counts}) by {result.model} "
+        f"in {result.timing_ms.total:.0f} ms{recorded}"
+    )
+
+
+def _inventory(client: Client, args: argparse.Namespace) -> int:
+    levels = client.alerts(args.location) if args.below_par else client.stock(args.location)
+    if args.json:
+        print(json.dumps([s.model_dump(mode="json") for s in levels]))
+        return 0
+    if not levels:
+        print("no stock recorded" + (" below par" if args.below_par else ""))
+        return 0
+    rows = [("LOCATION", "ITEM", "COUNT", "PAR", "BELOW PAR SINCE")]
+    rows += [_stock_row(s) for s in levels]
+    _table(rows)
+    return 0
+
+
+def _stock_row(stock: Stock) -> tuple[str, str, str, str, str]:
+    since = stock.below_par_since.isoformat(timespec="seconds") if stock.below_par_since else ""
+    par = "" if stock.par_level is None else str(stock.par_level)
+    return (str(stock.location_id), stock.item, str(stock.count), par, since)
+
+
+def _models(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "activate":
+        change = client.activate_model(args.model)
+        print(f"switching from {change.previous} to {change.requested}")
+        return 0
+    info = client.models()
+    if args.json:
+        print(info.model_dump_json())
+        return 0
+    rows = [("", "MODEL", "FORMAT", "ARCHITECTURE", "LABELS")]
+    for model in info.available:
+        active = "*" if model.ref == info.active.ref else ""
+        rows.append((active, model.ref, model.format, model.architecture, str(len(model.labels))))
+    _table(rows)
+    print(f"device: {info.device}")
+    return 0
+
+
+def _table(rows: Sequence[tuple[str, ...]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+class _Progress:
+    """A `[3/10] path` line on a terminal's stderr for runs of more than one item."""
+
+    def __init__(self, total: int, out: TextIO) -> None:
+        self._total = total
+        self._out = out
+        self._on = total > 1 and out.isatty()
+
+    def show(self, done: int, label: str) -> None:
+        if self._on:
+            self._out.write(f"\r\033[K[{done}/{self._total}] {label}")
+            self._out.flush()
+
+    def clear(self) -> None:
+        if self._on:
+            self._out.write("\r\033[K")
+
+    def done(self) -> None:
+        if self._on:
+            self._out.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
