@@ -1,24 +1,41 @@
 """Read an image upload (raw body or multipart field `image`) without exceeding the limit."""
 
+import asyncio
+
 from fastapi import Request
 from starlette.datastructures import UploadFile
 from starlette.types import Message, Receive
 
-from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError
+from serve_app.core.errors import (
+    InvalidParameterError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+)
 from serve_app.model.imaging import check_media_type
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024  # boundaries and part headers around the file
 
 
-async def read_image_upload(request: Request, max_bytes: int) -> bytes:
+async def read_image_upload(request: Request, max_bytes: int, timeout_s: float) -> bytes:
+    """The image, if the whole body arrives within `timeout_s`: a slow upload would otherwise
+    hold an admission slot for as long as its sender likes."""
     content_type = request.headers.get("content-type", "")
-    if content_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
-        body = await _read_limited(request, max_bytes + MULTIPART_OVERHEAD_BYTES)
-        # The stream is consumed: parse the form from a request over the same scope whose
-        # `receive` replays the bytes read (the scope keeps "app", so a malformed body is 400).
-        return await _multipart_image(Request(request.scope, receive=_replay(body)), max_bytes)
-    check_media_type(content_type)
-    return await _read_limited(request, max_bytes)
+    multipart = content_type.split(";", 1)[0].strip().lower() == "multipart/form-data"
+    if not multipart:
+        check_media_type(content_type)
+    limit = max_bytes + MULTIPART_OVERHEAD_BYTES if multipart else max_bytes
+    try:
+        async with asyncio.timeout(timeout_s):
+            body = await _read_limited(request, limit)
+    except TimeoutError:
+        raise RequestTimeoutError(
+            f"the request body did not arrive within {timeout_s:g} s"
+        ) from None
+    if not multipart:
+        return body
+    # The stream is consumed: parse the form from a request over the same scope whose
+    # `receive` replays the bytes read (the scope keeps "app", so a malformed body is 400).
+    return await _multipart_image(Request(request.scope, receive=_replay(body)), max_bytes)
 
 
 async def _read_limited(request: Request, max_bytes: int) -> bytes:

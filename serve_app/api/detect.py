@@ -86,7 +86,8 @@ async def detect(
     with context.requests.hold():
         if location is not None:
             await context.inventory.require_location(location)
-        data = await read_image_upload(request, context.args.limits.max_body_bytes)
+        limits = context.args.limits
+        data = await read_image_upload(request, limits.max_body_bytes, limits.body_timeout_s)
         params = DetectParams(min_score, max_detections)
         pinned = ModelRef.parse(model) if model else None
         result, cache = await context.state.results.detect(data, params, pinned)

@@ -17,6 +17,9 @@ class LimitsArgs(_Strict):
     max_views_per_image: int = Field(
         default=64, ge=1, description="tiles one image may become (a forward each); 413 above"
     )
+    body_timeout_s: float = Field(
+        default=10.0, gt=0, description="the whole request body must arrive within this; 408"
+    )
 
 
 class StreamArgs(_Strict):

@@ -33,6 +33,12 @@ class ImageTooLargeError(ServiceError):
     code = "image_too_large"
 
 
+class RequestTimeoutError(ServiceError):
+    """The request body did not arrive within the time allowed for it (a slow upload)."""
+
+    code = "request_timeout"
+
+
 class InvalidParameterError(ServiceError):
     code = "invalid_parameters"
 

@@ -1,14 +1,11 @@
 """Client tests: the real service (FastAPI app, in-process pipeline, migrated SQLite) under a
 real uvicorn server on a free port, in a thread of the test process. No Ray, no mocks."""
 
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
@@ -21,6 +18,7 @@ from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
 from tests.keys import create_api_key
+from tests.threaded_server import ThreadedServer
 
 
 @dataclass(frozen=True)
@@ -28,28 +26,6 @@ class Service:
     url: str
     admin_key: str
     read_key: str
-
-
-class ThreadedServer:
-    """uvicorn in a daemon thread (it installs no signal handlers off the main thread)."""
-
-    def __init__(self, app: object, port: int) -> None:
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> "ThreadedServer":
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the test server did not start")
-            time.sleep(0.05)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(30)
 
 
 @pytest.fixture(scope="session")

@@ -1,6 +1,8 @@
 """read_image_upload on a bare ASGI request (no app, no TestClient): bodies in several chunks,
 without Content-Length, and the public-API contract with Starlette."""
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import pytest
@@ -8,10 +10,15 @@ from starlette.requests import Request
 from starlette.types import Message
 
 from serve_app.api.body import MULTIPART_OVERHEAD_BYTES, read_image_upload
-from serve_app.core.errors import InvalidParameterError, PayloadTooLargeError
+from serve_app.core.errors import (
+    InvalidParameterError,
+    PayloadTooLargeError,
+    RequestTimeoutError,
+)
 from tests.factories import shelf_jpeg
 
 BOUNDARY = "medinv-boundary"
+TIMEOUT_S = 10.0
 
 
 def multipart(fields: list[tuple[str, str | None, str | None, bytes]]) -> bytes:
@@ -58,22 +65,22 @@ async def test_a_multipart_image_in_many_chunks() -> None:
     image = shelf_jpeg(320, 240)
     body = multipart([("note", None, None, b"aisle 3"), ("image", "a.jpg", "image/jpeg", image)])
 
-    assert await read_image_upload(request_of(body, MULTIPART), 10 * len(image)) == image
+    assert await read_image_upload(request_of(body, MULTIPART), 10 * len(image), TIMEOUT_S) == image
 
 
 async def test_a_raw_image_in_many_chunks() -> None:
     image = shelf_jpeg(320, 240)
 
-    assert await read_image_upload(request_of(image, "image/jpeg"), len(image)) == image
+    assert await read_image_upload(request_of(image, "image/jpeg"), len(image), TIMEOUT_S) == image
 
 
 async def test_the_multipart_image_limit_is_exact() -> None:
     image = shelf_jpeg(320, 240)
     body = multipart([("image", "a.jpg", "image/jpeg", image)])
 
-    assert await read_image_upload(request_of(body, MULTIPART), len(image)) == image
+    assert await read_image_upload(request_of(body, MULTIPART), len(image), TIMEOUT_S) == image
     with pytest.raises(PayloadTooLargeError, match="image exceeds"):
-        await read_image_upload(request_of(body, MULTIPART), len(image) - 1)
+        await read_image_upload(request_of(body, MULTIPART), len(image) - 1, TIMEOUT_S)
 
 
 @pytest.mark.parametrize("content_length", [True, False])
@@ -83,7 +90,7 @@ async def test_a_multipart_body_over_the_limit_and_overhead(content_length: bool
 
     with pytest.raises(PayloadTooLargeError):
         await read_image_upload(
-            request_of(body, MULTIPART, content_length=content_length), max_bytes
+            request_of(body, MULTIPART, content_length=content_length), max_bytes, TIMEOUT_S
         )
 
 
@@ -91,7 +98,7 @@ async def test_a_multipart_without_the_image_field() -> None:
     body = multipart([("photo", "a.jpg", "image/jpeg", shelf_jpeg(64, 48))])
 
     with pytest.raises(InvalidParameterError, match="'image'"):
-        await read_image_upload(request_of(body, MULTIPART), 1024 * 1024)
+        await read_image_upload(request_of(body, MULTIPART), 1024 * 1024, TIMEOUT_S)
 
 
 async def test_starlettes_private_body_cache_is_left_alone() -> None:
@@ -100,5 +107,30 @@ async def test_starlettes_private_body_cache_is_left_alone() -> None:
     image = shelf_jpeg(64, 48)
     request = request_of(multipart([("image", "a.jpg", "image/jpeg", image)]), MULTIPART)
 
-    assert await read_image_upload(request, 1024 * 1024) == image
+    assert await read_image_upload(request, 1024 * 1024, TIMEOUT_S) == image
     assert "_body" not in vars(request)
+
+
+@pytest.mark.parametrize("content_type", ["image/jpeg", MULTIPART])
+async def test_a_body_that_does_not_arrive_in_time_is_a_request_timeout(content_type: str) -> None:
+    first = {"type": "http.request", "body": b"\xff\xd8\xff", "more_body": True}
+    sent = False
+
+    async def trickle() -> Message:  # the first bytes, then nothing more
+        nonlocal sent
+        if not sent:
+            sent = True
+            return first
+        await asyncio.sleep(3600)
+        raise AssertionError("never reached")
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/detect",
+        "headers": [(b"content-type", content_type.encode())],
+    }
+    started = time.perf_counter()
+    with pytest.raises(RequestTimeoutError, match=r"within 0\.2 s"):
+        await read_image_upload(Request(scope, receive=trickle), 1024 * 1024, 0.2)
+    assert time.perf_counter() - started < 1.0

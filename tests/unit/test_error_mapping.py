@@ -67,6 +67,7 @@ DOCUMENTED_HTTP_STATUS = {
     MissingWeightsError: 503,
     UnknownArchitectureError: 503,
     errors.NotOnnxError: 503,
+    errors.RequestTimeoutError: 408,
     errors.UnsupportedModelError: 503,
     ModelNotFoundError: 404,
     ControlPlaneError: 502,
