@@ -90,7 +90,13 @@ def test_subscribers_beyond_the_cap_are_closed_with_1013_and_opening_spends_a_to
     make_client: ApiFactory, settings: Settings
 ) -> None:
     client = make_client(
-        settings.model_copy(update={"rate_limit_requests_burst": 3, "auth_required": False}),
+        settings.model_copy(
+            update={
+                "rate_limit_requests_burst": 3,
+                "rate_limit_requests_per_minute": 1,
+                "auth_required": False,
+            }
+        ),
         args=IngressArgs(max_update_subscribers=2),
     )
     with (
