@@ -23,6 +23,8 @@ from serve_app.inventory.spool import Spool
 
 logger = logging.getLogger("ray.serve")
 REPLAY_BATCH = 200
+# The database is down or slow: retry later, the records stay where they are.
+_UNAVAILABLE = (StoreUnavailableError, TimeoutError)
 
 
 RecordOutcome = Literal["written", "queued"]
@@ -106,14 +108,44 @@ class InventoryRecorder:
         """Write the spooled records, oldest first, until the spool is empty; how many."""
         replayed = 0
         while batch := await self._spool.oldest(REPLAY_BATCH):
-            await asyncio.wait_for(
-                self._write([record for _, record in batch]), self._write_timeout_s * 5
-            )
-            await self._spool.remove(batch[-1][0])
-            replayed += len(batch)
-            self._metrics.records("replayed", len(batch))
+            try:
+                await asyncio.wait_for(
+                    self._write([record for _, record in batch]), self._write_timeout_s * 5
+                )
+            except _UNAVAILABLE:
+                raise
+            except Exception:
+                # Something in the batch is refused for good: find it, set it aside.
+                replayed += await self._replay_one_by_one(batch)
+            else:
+                await self._spool.remove(batch[-1][0])
+                replayed += len(batch)
+                self._metrics.records("replayed", len(batch))
             self._metrics.spool_depth(await self._spool.depth())
         return replayed
+
+    async def _replay_one_by_one(self, batch: list[tuple[int, CountRecord]]) -> int:
+        written = 0
+        for seq, record in batch:
+            try:
+                await asyncio.wait_for(self._write([record]), self._write_timeout_s)
+            except _UNAVAILABLE:
+                raise
+            except Exception as error:
+                reason = f"{type(error).__name__}: {error}"
+                await self._spool.dead_letter(seq, reason)
+                self._metrics.records("dead_lettered")
+                logger.error(
+                    "inventory record %s refused by the database, moved to the spool's "
+                    "dead letters: %s",
+                    record.request_id,
+                    reason[:500],
+                )
+                continue
+            await self._spool.remove(seq)
+            written += 1
+            self._metrics.records("replayed")
+        return written
 
     async def _replay_forever(self) -> None:
         while True:

@@ -4,24 +4,44 @@ SQLite (the standard library's, synchronous) rather than a JSONL file: appends, 
 deletes are atomic and safe from several processes sharing the data directory, and a
 crash cannot leave half a line. Each append is committed (fsync) before the detection
 answers "queued". A request id is kept once, so a retried request is not spooled twice.
+Records the database refuses for good go to a dead-letter table instead of blocking the rest;
+an unreadable file is renamed aside (`*.corrupt-<time>`) and a new spool started.
 """
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 from serve_app.core.errors import SpoolFullError
 from serve_app.inventory.records import CountRecord
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS spooled (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    request_id TEXT NOT NULL UNIQUE,
-    record TEXT NOT NULL
+logger = logging.getLogger("ray.serve")
+
+_SCHEMA = (
+    """
+    CREATE TABLE IF NOT EXISTS spooled (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        request_id TEXT NOT NULL UNIQUE,
+        record TEXT NOT NULL
+    )
+    """,
+    # Records the database refused for good: kept for a person to look at, out of the way of
+    # the records behind them.
+    """
+    CREATE TABLE IF NOT EXISTS dead_letter (
+        seq INTEGER PRIMARY KEY,
+        request_id TEXT NOT NULL,
+        record TEXT NOT NULL,
+        error TEXT NOT NULL,
+        at TEXT NOT NULL DEFAULT (datetime('now'))
+    )
+    """,
 )
-"""
+_MAX_ERROR_CHARS = 2000
 
 
 class Spool:
@@ -30,10 +50,19 @@ class Spool:
         self.path = path
         self.max_records = max_records
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(_SCHEMA)
+        self.quarantined: Path | None = None
+        try:
+            self._db = _open(path)
+        except sqlite3.DatabaseError as error:
+            # A corrupt file must not crash-loop the ingress: set it aside, start afresh.
+            self.quarantined = _quarantine(path)
+            logger.error(
+                "the inventory spool %s is unreadable (%s); moved to %s, a new one started",
+                path,
+                error,
+                self.quarantined,
+            )
+            self._db = _open(path)
 
     async def append(self, record: CountRecord) -> None:
         await asyncio.to_thread(self._append, record)
@@ -50,14 +79,39 @@ class Spool:
     async def depth(self) -> int:
         return await asyncio.to_thread(self.depth_now)
 
+    async def dead_letter(self, seq: int, error: str) -> None:
+        """Move the record `seq` out of the queue into the dead letters, with why."""
+        await asyncio.to_thread(self._dead_letter, seq, error)
+
+    async def dead_letters(self) -> int:
+        return await asyncio.to_thread(self._count, "dead_letter")
+
     def depth_now(self) -> int:
-        with self._lock:
-            (count,) = self._db.execute("SELECT count(*) FROM spooled").fetchone()
-        return int(count)
+        return self._count("spooled")
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+    def _count(self, table: str) -> int:
+        with self._lock:
+            (count,) = self._db.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(count)
+
+    def _dead_letter(self, seq: int, error: str) -> None:
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.execute(
+                    "INSERT OR REPLACE INTO dead_letter (seq, request_id, record, error) "
+                    "SELECT seq, request_id, record, ? FROM spooled WHERE seq = ?",
+                    (error[:_MAX_ERROR_CHARS], seq),
+                )
+                self._db.execute("DELETE FROM spooled WHERE seq = ?", (seq,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
 
     def _append(self, record: CountRecord) -> None:
         with self._lock:
@@ -94,3 +148,27 @@ class Spool:
     def _remove(self, up_to_seq: int) -> None:
         with self._lock:
             self._db.execute("DELETE FROM spooled WHERE seq <= ?", (up_to_seq,))
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        for statement in _SCHEMA:
+            db.execute(statement)
+        db.execute("SELECT count(*) FROM spooled").fetchone()
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _quarantine(path: Path) -> Path:
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        part = path.with_name(path.name + suffix)
+        if part.exists():
+            part.rename(target.with_name(target.name + suffix))
+    return target
