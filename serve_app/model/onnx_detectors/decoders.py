@@ -53,8 +53,7 @@ def decode_yolo(outputs: Sequence[Array], params: DecodeParams) -> list[RawDetec
     for item in predictions:
         rows = item.T
         class_scores = rows[:, 4:]
-        class_index = class_scores.argmax(axis=1)
-        scores = np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
+        class_index, scores = _best_class(class_scores)
         keep = scores > params.score_floor
         boxes = _cxcywh_to_xyxy(rows[keep, :4])
         decoded.append(_suppress(boxes, scores[keep], class_index[keep] + 1, params))
@@ -69,8 +68,7 @@ def decode_yolov5(outputs: Sequence[Array], params: DecodeParams) -> list[RawDet
     for rows in predictions:
         rows = rows[rows[:, 4] > params.score_floor]
         class_scores = rows[:, 5:] * rows[:, 4:5]
-        class_index = class_scores.argmax(axis=1)
-        scores = np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
+        class_index, scores = _best_class(class_scores)
         keep = scores > params.score_floor
         boxes = _cxcywh_to_xyxy(rows[keep, :4])
         decoded.append(_suppress(boxes, scores[keep], class_index[keep] + 1, params))
@@ -104,8 +102,7 @@ def decode_rtdetr(outputs: Sequence[Array], params: DecodeParams) -> list[RawDet
             scores, class_index = rows[:, 4], rows[:, 5].round().astype(np.int64)
         else:
             class_scores = rows[:, 4:]
-            class_index = class_scores.argmax(axis=1)
-            scores = np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
+            class_index, scores = _best_class(class_scores)
         keep = scores > params.score_floor
         boxes = _cxcywh_to_xyxy(rows[keep, :4].astype(np.float64) * size)
         decoded.append(_best(boxes, scores[keep], class_index[keep] + 1, params))
@@ -150,6 +147,12 @@ DECODERS: dict[Decoder, DecodeFn] = {
     "rtdetr": decode_rtdetr,
     "ssd": decode_ssd,
 }
+
+
+def _best_class(class_scores: Array) -> tuple[npt.NDArray[np.intp], Array]:
+    """Per row: the best class (0-based) and its score."""
+    class_index = class_scores.argmax(axis=1)
+    return class_index, np.take_along_axis(class_scores, class_index[:, None], axis=1)[:, 0]
 
 
 def _cxcywh_to_xyxy(boxes: Array) -> npt.NDArray[np.float64]:
