@@ -29,6 +29,7 @@ from serve_app.core.errors import (
     OverloadedError,
     PayloadTooLargeError,
     RateLimitedError,
+    ReplicaLostError,
     RequestTimeoutError,
     ServiceError,
     SpoolFullError,
@@ -74,6 +75,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
 }
 RETRY_AFTER_S: dict[type[ServiceError], int] = {
     NotReadyError: 5,
+    ReplicaLostError: 1,
     OverloadedError: 1,
     StoreUnavailableError: 5,
     SpoolFullError: 30,

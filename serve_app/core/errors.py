@@ -51,6 +51,12 @@ class OverloadedError(ServiceError):
     code = "overloaded"
 
 
+class ReplicaLostError(NotReadyError):
+    """A backend replica died while serving the request, and so did the one retry."""
+
+    code = "replica_lost"
+
+
 class UpstreamTimeoutError(ServiceError):
     code = "timeout"
 
