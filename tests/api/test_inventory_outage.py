@@ -24,7 +24,7 @@ from serve_app.inventory.models import DetectionRecord
 from tests.assertions import assert_error
 from tests.databases import empty_tables
 from tests.factories import shelf_jpeg
-from tests.tcp_proxy import TcpProxy
+from medinv_tools.tcp_proxy import TcpProxy
 
 SENT = 60
 CUT_AT = 20

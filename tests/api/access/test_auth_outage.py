@@ -16,7 +16,7 @@ from tests.api.access.conftest import ApiFactory
 from tests.assertions import assert_error
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
-from tests.tcp_proxy import TcpProxy
+from medinv_tools.tcp_proxy import TcpProxy
 
 JPEG = {"Content-Type": "image/jpeg"}
 CACHE_TTL_S = 0.2
