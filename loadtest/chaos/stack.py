@@ -38,6 +38,8 @@ from serve_app.inventory.migrate import upgrade
 
 POSTGRES_SERVER_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = "redis://127.0.0.1:6379/0"
+# A loaded 2-CPU machine may take minutes to start a dashboard and load the model.
+DEPLOY_TIMEOUT_S = 240.0
 READY_TIMEOUT_S = 300.0
 
 
@@ -148,7 +150,8 @@ def chaos_stack(
         cluster_pid = cluster.start(extra_env=env)
         cleanup.callback(cluster.stop)
         http_port = free_port()
-        cluster.deploy(with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), http_port))
+        config = with_http_port(yaml.safe_load(SERVE_CONFIG.read_text()), http_port)
+        cluster.deploy(config, timeout_s=DEPLOY_TIMEOUT_S)
         base_url = f"http://127.0.0.1:{http_port}"
         began = time.monotonic()
         wait_for_http_ok(f"{base_url}/v1/ready", READY_TIMEOUT_S, lambda: cluster.pid() is not None)
