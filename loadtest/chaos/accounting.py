@@ -1,9 +1,10 @@
 """Per fault: what was sent, what failed, which records were kept, and how long the service
 took to recover. Pure: outcomes, stored record keys and fault times in, rows out.
 
-A request belongs to the window it started in: from one fault's injection to the next's (the
-first window, `baseline`, from the start of the load to the first fault; the last to the end
-of the load). Records are matched by the idempotency key the users sent, found inside the
+A request belongs to the window in which its outcome came (its last attempt ended): from one
+fault's injection to the next's (the first window, `baseline`, from the start of the load to
+the first fault; the last to the end of the load). A request in flight when a fault hits is
+that fault's. Records are matched by the idempotency key the users sent, found inside the
 stored request id (so a caller-scoped id such as `<caller>:<key>` matches too).
 """
 
@@ -98,14 +99,15 @@ def _degraded(successes: Sequence[int], second: int, level: float) -> bool:
 def recovery_s(successes: Sequence[int], started: float, window: FaultWindow) -> float | None:
     """Seconds from the injection to the end of the last second of the window whose smoothed
     success rate is under RECOVERED_LEVEL of the pre-fault level (0 when none is); None when
-    the window's last second is still under it."""
+    the window's last such second is still under it. The window's final SMOOTHING_S // 2
+    seconds are not judged: their mean reaches into the next fault's window."""
     injected = int(window.injected_at - started)
-    end = min(len(successes), int(window.ended_at - started))
+    last = min(len(successes), int(window.ended_at - started)) - 1 - SMOOTHING_S // 2
     level = RECOVERED_LEVEL * pre_fault_level(successes, injected)
-    degraded = [s for s in range(injected, end) if _degraded(successes, s, level)]
+    degraded = [s for s in range(injected, last + 1) if _degraded(successes, s, level)]
     if not degraded:
         return 0.0
-    if degraded[-1] == end - 1:
+    if degraded[-1] == last:
         return None
     return float(degraded[-1] + 1 - injected)
 
@@ -157,9 +159,9 @@ def account(
     seconds = max(1, math.ceil(load_ended - load_started))
     successes = successes_per_second(outcomes, load_started, seconds)
     first = windows[0].injected_at if windows else load_ended
-    rows = [_row(BASELINE, [o for o in outcomes if o.started < first], stored, None)]
+    rows = [_row(BASELINE, [o for o in outcomes if o.ended < first], stored, None)]
     for window in windows:
-        inside = [o for o in outcomes if window.injected_at <= o.started < window.ended_at]
+        inside = [o for o in outcomes if window.injected_at <= o.ended < window.ended_at]
         recovery = recovery_s(successes, load_started, window)
         rows.append(_row(window.name, inside, stored, recovery))
     total = _row("total", outcomes, stored, None)

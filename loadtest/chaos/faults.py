@@ -120,7 +120,7 @@ class KillReplica:
         pids = self.actors.replica_pids(self.deployment)
         if not pids:
             raise RuntimeError(f"no RUNNING {self.deployment} replica to kill")
-        return _kill(pids[0], self.cluster_pid, f"a {self.deployment} replica")
+        return _kill(pids[0], self.cluster_pid, f"the {self.deployment} replica")
 
     def clear(self) -> None:
         pass

@@ -235,12 +235,14 @@ def run_chaos(options: ChaosOptions, say: Callable[[str], None] = print) -> Chao
             chaos.line("stopping the load")
             load.stop()
             runner.join(timeout=120)
+        if not summaries:
+            raise RuntimeError(f"the load did not finish; see {options.out_dir / 'locust.log'}")
         chaos.line("waiting for the spool to drain")
         chaos.drain()
         request_ids = stored_request_ids(stack.database_url, stack.location_id)
-    if not summaries:
-        raise RuntimeError(f"the load run did not finish; see {options.out_dir / 'locust.log'}")
-    return _report(options, summaries[0], _closed(windows, load_ended), request_ids, say)
+        result = _report(options, summaries[0], _closed(windows, load_ended), request_ids, say)
+        chaos.line("stopping the cluster, dropping the database and the Redis keys")
+    return result
 
 
 def _report(

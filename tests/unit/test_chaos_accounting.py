@@ -111,3 +111,16 @@ def test_outcomes_round_trip_and_a_cut_last_line_is_skipped(tmp_path: Path) -> N
 def test_only_descendants_of_the_cluster_process_may_be_killed() -> None:
     assert descends_from(os.getpid(), os.getppid())
     assert not descends_from(os.getppid(), os.getpid())
+
+
+def test_a_request_in_flight_when_the_fault_hits_is_the_faults() -> None:
+    in_flight = Outcome("detect", T0 + 9.8, T0 + 10.4, "500", KEY.format(9))
+    windows = [FaultWindow("kill Ingress", T0 + 10, T0 + 10, T0 + 20)]
+    baseline, fault = account([in_flight], [], windows, T0, T0 + 20).rows
+    assert (baseline.sent, fault.sent, fault.failed) == (0, 1, {"500": 1})
+
+
+def test_the_last_seconds_of_a_window_belong_to_the_next_faults_dip() -> None:
+    rates = [4] * 20 + [4] * 18 + [0, 0]  # the next fault's dip shows in the centred mean
+    window = FaultWindow("cut Redis", T0 + 20, T0 + 20, T0 + 38)
+    assert recovery_s(rates, T0, window) == 0.0
