@@ -114,6 +114,8 @@ class _Chaos:
         self.observer = ClusterObserver(stack.cluster.dashboard_url, token)
         self.progress = _Progress(options.out_dir / "outcomes.jsonl")
         self.began = time.time()
+        # RUNNING replicas per deployment after the warm-up: what "back" means after a fault.
+        self.replicas_at_start: dict[str, int] = {}
 
     def line(self, text: str) -> None:
         self.say(f"[{time.time() - self.began:6.0f}s] {text}")
@@ -158,9 +160,9 @@ class _Chaos:
             raise RuntimeError("no request succeeded within 300 s of starting the load")
         self.line(f"load is answered; warming up for {self.options.warmup_s:.0f} s")
         time.sleep(self.options.warmup_s)
+        self.replicas_at_start = _replicas(self.observer) or {}
 
     def inject(self, fault: Fault) -> FaultWindow:
-        before = _replicas(self.observer) or {}
         injected = time.time()
         try:
             detail = fault.inject()
@@ -172,10 +174,10 @@ class _Chaos:
             fault.clear()
             self.line(f"{fault.name}: restored after {time.time() - injected:.0f} s")
         window = FaultWindow(fault.name, injected, time.time(), float("inf"), detail)
-        self.wait_for_recovery(window, before)
+        self.wait_for_recovery(window)
         return window
 
-    def wait_for_recovery(self, window: FaultWindow, before: dict[str, int]) -> None:
+    def wait_for_recovery(self, window: FaultWindow) -> None:
         deadline = window.cleared_at + self.options.max_recovery_s
         while time.time() < deadline:
             time.sleep(1)
@@ -183,7 +185,7 @@ class _Chaos:
             started, successes = self.progress.successes(now)
             replicas = _replicas(self.observer)
             back = replicas is not None and all(
-                replicas.get(name, 0) >= count for name, count in before.items()
+                replicas.get(name, 0) >= count for name, count in self.replicas_at_start.items()
             )
             if back and recovered_now(successes, started, window, now, self.options.settle_s):
                 self.line(f"{window.name}: replicas back and the success rate at its level")

@@ -36,7 +36,7 @@ def test_a_short_chaos_run_accounts_for_every_accepted_record(
         stream_users=1,
         warmup_s=10.0,
         settle_s=5,
-        max_recovery_s=45.0,
+        max_recovery_s=90.0,
         models_root=models_root,
     )
     result = run_chaos(options)
