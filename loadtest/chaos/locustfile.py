@@ -1,5 +1,8 @@
 """The Locust users of `loadtest chaos`: load that keeps a record of every answer.
 
+Every image is one of the examples with a comment of its own (`unique_jpeg`), so the load
+runs the whole pipeline instead of hitting the result cache.
+
 - `RecordingDetectUser`: POST /v1/detect?location=ID through the project's own client
   (`medinv_client.Client`), each detection with an idempotency key of its own that the
   client reuses on its retries (the retry policy is `RETRY_POLICY`).
@@ -24,6 +27,7 @@ import httpx
 import websocket
 from locust import User, between, task
 
+from loadtest.chaos.images import unique_jpeg
 from loadtest.chaos.outcomes import Outcome
 from loadtest.locustfile import DETECT_QUERY, IMAGES, StagesShape
 from medinv_client import Client, RetryPolicy
@@ -92,7 +96,7 @@ class RecordingDetectUser(User):
     @task
     def detect(self) -> None:
         key = f"chaos-{RUN_ID}-{uuid.uuid4().hex}"
-        image = IMAGES[self.sent % len(IMAGES)]
+        image = unique_jpeg(IMAGES[self.sent % len(IMAGES)], key)
         self.sent += 1
         self.attempts.seen = []
         started, began = time.time(), time.perf_counter()
@@ -160,7 +164,7 @@ class ResilientStreamUser(User):
 
     @task
     def frame_round_trip(self) -> None:
-        image = IMAGES[self.frame % len(IMAGES)]
+        image = unique_jpeg(IMAGES[self.frame % len(IMAGES)], f"chaos-{RUN_ID}-{uuid.uuid4().hex}")
         self.frame += 1
         started, began = time.time(), time.perf_counter()
         seen: list[str] = []

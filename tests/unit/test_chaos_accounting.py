@@ -1,7 +1,12 @@
-"""The chaos run's accounting: windows, records matched by idempotency key, recovery times."""
+"""The chaos run's pure parts: windows, records matched by idempotency key, recovery times,
+the targets and the table, the per-request images."""
 
+import hashlib
+import io
 import os
 from pathlib import Path
+
+from PIL import Image
 
 from loadtest.chaos.accounting import (
     FaultWindow,
@@ -11,8 +16,10 @@ from loadtest.chaos.accounting import (
     stored_keys,
 )
 from loadtest.chaos.faults import descends_from
+from loadtest.chaos.images import unique_jpeg
 from loadtest.chaos.outcomes import Outcome, read_outcomes
 from loadtest.chaos.report import table, targets
+from medinv_tools.paths import REPO_ROOT
 
 T0 = 1_000_000.0
 KEY = "chaos-0123abcd-{:032x}"
@@ -124,3 +131,12 @@ def test_the_last_seconds_of_a_window_belong_to_the_next_faults_dip() -> None:
     rates = [4] * 20 + [4] * 18 + [0, 0]  # the next fault's dip shows in the centred mean
     window = FaultWindow("cut Redis", T0 + 20, T0 + 20, T0 + 38)
     assert recovery_s(rates, T0, window) == 0.0
+
+
+def test_each_request_sends_the_same_picture_in_bytes_of_its_own() -> None:
+    shelf = (REPO_ROOT / "examples" / "shelf.jpg").read_bytes()
+    first, second = unique_jpeg(shelf, "chaos-a"), unique_jpeg(shelf, "chaos-b")
+    assert len({hashlib.sha256(b).digest() for b in (shelf, first, second)}) == 3
+    with Image.open(io.BytesIO(first)) as tagged, Image.open(io.BytesIO(shelf)) as plain:
+        assert tagged.app["COM"] == b"chaos-a"
+        assert tagged.tobytes() == plain.tobytes()
