@@ -18,11 +18,13 @@ from loadtest.chaos.outcomes import Outcome
 
 KEY_PATTERN = re.compile(r"chaos-[0-9a-f]{8}-[0-9a-f]{32}")
 BASELINE = "baseline"
-# Recovery: the success rate (5 s centred mean of successful requests per second) is back at
-# RECOVERED_LEVEL of its mean over the PRE_FAULT_S seconds before the injection.
+# Recovery: the success rate (a 9 s centred mean of successful requests per second) is back at
+# RECOVERED_LEVEL of its mean over the PRE_FAULT_S seconds before the injection. At the few
+# requests per second of a 2-core machine a shorter mean or a higher level reads noise as
+# faults: a 5 s mean at 80 % found 67 s of "recovery" in a PostgreSQL cut that failed nothing.
 PRE_FAULT_S = 15
-SMOOTHING_S = 5
-RECOVERED_LEVEL = 0.8
+SMOOTHING_S = 9
+RECOVERED_LEVEL = 0.7
 
 
 @dataclass(frozen=True)

@@ -72,9 +72,9 @@ def test_recovery_ends_with_the_last_second_under_the_pre_fault_level() -> None:
     rates = [4] * 20 + [0] * 8 + [4] * 20  # a dip of 8 s right after the fault at 20 s
     window = FaultWindow("kill Ingress", T0 + 20, T0 + 20, T0 + len(rates))
     row = account(successes(rates), [], [window], T0, T0 + len(rates)).rows[1]
-    # The centred 5 s mean (2 s either side) is under 80 % of 4/s up to the dip's first
-    # second after it: 0,0,4,4,4 averages 2.4; 0,4,4,4,4 makes 3.2, the level itself.
-    assert row.recovery_s == 9.0
+    # The centred 9 s mean (4 s either side) stays under 70 % of 4/s (2.8) up to the dip's
+    # second second after it: three zeros in nine average 2.67; two make 3.11.
+    assert row.recovery_s == 10.0
     untouched = FaultWindow("kill Preprocessor", T0 + 20, T0 + 20, T0 + 40)
     assert recovery_s([4] * 40, T0, untouched) == 0.0
 
