@@ -16,6 +16,7 @@ from pathlib import Path
 from loadtest import timeline
 from loadtest.chaos.accounting import (
     Accounting,
+    FaultRow,
     FaultWindow,
     account,
     recovered_now,
@@ -247,6 +248,13 @@ def run_chaos(options: ChaosOptions, say: Callable[[str], None] = print) -> Chao
     return result
 
 
+def _shade_end(window: FaultWindow, row: FaultRow) -> float:
+    """A fault is shaded until it was cleared and recovered from, or to its window's end."""
+    if row.recovery_s is None:
+        return window.ended_at
+    return max(window.cleared_at, window.injected_at + row.recovery_s)
+
+
 def _report(
     options: ChaosOptions,
     summary: Summary,
@@ -260,14 +268,9 @@ def _report(
     found = targets(accounting)
     rows_table = table(accounting)
     say("\n" + rows_table + "\n\n" + target_lines(found))
-    recovery = {r.fault: r.recovery_s for r in accounting.rows}
     shaded = [
-        (
-            w.injected_at - summary.started_at,
-            w.cleared_at + (recovery.get(w.name) or 0.0) - summary.started_at,
-            w.name,
-        )
-        for w in windows
+        (w.injected_at - summary.started_at, _shade_end(w, row) - summary.started_at, w.name)
+        for w, row in zip(windows, accounting.rows[1:], strict=True)
     ]
     png = Path(summary.png)
     timeline.plot(
