@@ -18,13 +18,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from medinv_tools.paths import REPO_ROOT
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import DetectionRecord
 from tests.assertions import assert_error
 from tests.databases import empty_tables
 from tests.factories import shelf_jpeg
-from tests.tcp_proxy import TcpProxy
 
 SENT = 60
 CUT_AT = 20

@@ -229,7 +229,7 @@ async def test_stream_reports_bad_frames_and_goes_on(service: Service) -> None:
 
 
 async def test_stream_resumes_after_a_dropped_connection(service: Service) -> None:
-    from tests.tcp_proxy import TcpProxy
+    from medinv_tools.tcp_proxy import TcpProxy
 
     port = int(service.url.rsplit(":", 1)[1])
     proxy = TcpProxy("127.0.0.1", port)
