@@ -3,11 +3,12 @@
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
+from serve_app.api import idempotency
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
-from serve_app.api.guards import DETECT
+from serve_app.api.guards import DetectCaller
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
@@ -34,10 +35,19 @@ _REQUEST_BODY = {
     },
 }
 _ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
+    400: {
+        "model": ErrorResponse,
+        "description": "not a decodable JPEG, PNG or WebP image (`invalid_image`), a malformed "
+        "multipart body (`bad_request`), a malformed Idempotency-Key (`invalid_idempotency_key`)",
+    },
     401: {"model": ErrorResponse, "description": "no valid API key (when one is required)"},
     403: {"model": ErrorResponse, "description": "the API key lacks the `detect` scope"},
     404: {"model": ErrorResponse, "description": "no such `model` version or `location`"},
+    409: {
+        "model": ErrorResponse,
+        "description": "`idempotency_conflict`: the Idempotency-Key names a record of another "
+        "image or location",
+    },
     413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "invalid query parameters"},
@@ -57,6 +67,11 @@ MinScore = Annotated[
 MaxDetections = Annotated[
     int, Query(ge=1, le=1000, description="keep at most this many, best first")
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    # Checked by `checked_key` (a 400 of its own, not FastAPI's 422).
+    Header(alias=idempotency.HEADER, description=idempotency.DESCRIPTION),
+]
 PinnedModel = Annotated[
     str | None,
     Query(
@@ -71,18 +86,20 @@ PinnedModel = Annotated[
     summary="Detect supply items in one shelf image",
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses=_ERRORS,
-    dependencies=[DETECT],
 )
 async def detect(
     request: Request,
     response: Response,
     context: Context,
+    caller: DetectCaller,
     min_score: MinScore = None,
     max_detections: MaxDetections = 100,
     model: PinnedModel = None,
     location: LocationParam = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> DetectResponse:
     started = time.perf_counter()
+    key = idempotency.checked_key(idempotency_key)
     with context.requests.hold():
         if location is not None:
             await context.inventory.require_location(location)
@@ -100,6 +117,8 @@ async def detect(
     if location is not None:
         answer.recorded = await record_counts(
             context,
+            caller=caller.caller,
+            idempotency_key=idempotency.record_key(key),
             location_id=location,
             request_id=answer.request_id,
             image=data,

@@ -15,7 +15,9 @@ from serve_app.core.errors import (
     ConflictError,
     ControlPlaneError,
     ForbiddenError,
+    IdempotencyConflictError,
     ImageTooLargeError,
+    InvalidIdempotencyKeyError,
     InvalidImageError,
     InvalidManifestError,
     InvalidParameterError,
@@ -46,6 +48,7 @@ logger = logging.getLogger("ray.serve")
 
 HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
+    InvalidIdempotencyKeyError: 400,
     UnauthorizedError: 401,
     ForbiddenError: 403,
     RateLimitedError: 429,
@@ -53,6 +56,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     ImageTooLargeError: 413,
     NotFoundError: 404,
     ConflictError: 409,
+    IdempotencyConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     RequestTimeoutError: 408,

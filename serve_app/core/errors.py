@@ -126,6 +126,18 @@ class ConflictError(ServiceError):
     code = "conflict"
 
 
+class InvalidIdempotencyKeyError(ServiceError):
+    """An `Idempotency-Key` header that is empty, too long or has characters outside the set."""
+
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyConflictError(ServiceError):
+    """The caller's idempotency key already names a record of another image or location."""
+
+    code = "idempotency_conflict"
+
+
 class StoreUnavailableError(ServiceError):
     """The inventory database cannot be reached and the request cannot be queued."""
 

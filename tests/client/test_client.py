@@ -19,6 +19,7 @@ from medinv_client import (
     ConflictError,
     DetectionResult,
     ForbiddenError,
+    IdempotencyConflictError,
     InvalidParametersError,
     NotFoundError,
     StreamResult,
@@ -154,6 +155,26 @@ def test_inventory_round_trip(client: Client) -> None:
     assert list(client.iter_history(location.id, seen, bucket="minute", limit=1))
     with pytest.raises(NotFoundError):
         client.location(2_000_000_000)
+
+
+def test_an_idempotency_key_records_a_retry_once(client: Client) -> None:
+    location = client.create_location(f"Ward {uuid.uuid4().hex}").id
+    key = uuid.uuid4().hex
+    image = shelf_jpeg(WIDTH, HEIGHT)
+
+    first = client.detect(image, location=location, idempotency_key=key)
+    retried = client.detect(image, location=location, idempotency_key=key)
+    with pytest.raises(IdempotencyConflictError) as conflict:
+        client.detect(shelf_jpeg(WIDTH, HEIGHT + 8), location=location, idempotency_key=key)
+    with pytest.raises(BadRequestError) as malformed:
+        client.detect(image, location=location, idempotency_key="not a key")
+
+    assert (first.recorded, retried.recorded) == ("written", "duplicate")
+    assert isinstance(conflict.value, ConflictError)
+    assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
+    assert malformed.value.code == "invalid_idempotency_key"
+    samples = client.history(location, next(iter(first.counts)), bucket="day").points
+    assert sum(p.samples for p in samples) == 1
 
 
 def test_models_list_and_activate(client: Client) -> None:

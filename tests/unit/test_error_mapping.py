@@ -56,6 +56,8 @@ DOCUMENTED_HTTP_STATUS = {
     ImageTooLargeError: 413,
     NotFoundError: 404,
     ConflictError: 409,
+    errors.IdempotencyConflictError: 409,
+    errors.InvalidIdempotencyKeyError: 400,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     NotReadyError: 503,
