@@ -103,7 +103,9 @@ class RecordingDetectUser(User):
         status, recorded = "200", None
         exception: Exception | None = None
         try:
-            result = self.client.detect(image, location=LOCATION, request_id=key, max_detections=20)
+            result = self.client.detect(
+                image, location=LOCATION, idempotency_key=key, request_id=key, max_detections=20
+            )
             recorded = result.recorded
         except ApiError as error:
             status, exception = str(error.status), error

@@ -142,11 +142,19 @@ class InventoryRecorder:
         """Write the spooled records, oldest first, until the spool is empty; how many were
         new (not duplicates)."""
         replayed = 0
-        while batch := await self._spool.oldest(REPLAY_BATCH):
+        batch_size = REPLAY_BATCH
+        while batch := await self._spool.oldest(batch_size):
             try:
                 outcomes = await self._written(
                     [record for _, record in batch], self._write_timeout_s * 5
                 )
+            except TimeoutError:
+                if len(batch) == 1:
+                    raise
+                # A slow database, not a down one: smaller batches still commit in time. The
+                # same batch retried whole would time out forever while new records queue.
+                batch_size = len(batch) // 2
+                continue
             except _UNAVAILABLE:
                 raise
             except Exception:
@@ -156,6 +164,7 @@ class InventoryRecorder:
                 for (seq, record), outcome in zip(batch, outcomes, strict=True):
                     replayed += await self._settle(seq, record, outcome)
                 await self._spool.remove(batch[-1][0])
+                batch_size = min(REPLAY_BATCH, batch_size * 2)
             self._metrics.spool_depth(await self._spool.depth())
         return replayed
 
