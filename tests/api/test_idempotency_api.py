@@ -33,6 +33,7 @@ def store_settings(tmp_path: Path, database_url: str) -> Settings:
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
+        db_write_timeout_s=30.0,  # about keys, not timeouts: a loaded machine still writes
         spool_retry_interval_s=0.1,
         stream_session_ttl_s=SESSION_TTL_S,
     )
@@ -45,6 +46,14 @@ def stream_args() -> StreamArgs:
     )
 
 
+def created_by(client: TestClient, admin: dict[str, str]) -> int:
+    """A new location, leaving the client's own headers (anonymous) as they are."""
+    response = client.post("/v1/locations", json={"kind": "shelf", "name": "S"}, headers=admin)
+    assert response.status_code == 201, response.text
+    location_id: int = response.json()["id"]
+    return location_id
+
+
 def detect(
     client: TestClient, location: int, image: bytes, **headers: str
 ) -> tuple[int, dict[str, Any]]:
@@ -55,7 +64,7 @@ def detect(
     return response.status_code, body
 
 
-def samples(client: TestClient, location: int, admin: dict[str, str]) -> int:
+def samples(client: TestClient, location: int) -> int:
     points = history(client, location, "syringe", bucket="day")["points"]
     return sum(int(p["samples"]) for p in points)
 
@@ -73,7 +82,7 @@ def test_the_same_key_and_image_is_a_duplicate_recorded_once(
     assert (first[0], first[1]["recorded"]) == (200, "written")
     assert (retried[0], retried[1]["recorded"]) == (200, "duplicate")
     assert retried[1]["counts"] == first[1]["counts"]
-    assert samples(client, location, admin) == 1
+    assert samples(client, location) == 1
 
 
 def test_the_same_key_with_another_image_is_a_409(
@@ -88,7 +97,7 @@ def test_the_same_key_with_another_image_is_a_409(
 
     assert status == 409
     assert_error(body, "idempotency_conflict")
-    assert samples(client, location, admin) == 1
+    assert samples(client, location) == 1
 
 
 def test_the_same_key_at_another_location_is_a_409(
@@ -108,7 +117,7 @@ def test_the_same_key_at_another_location_is_a_409(
 def test_keys_are_scoped_to_the_caller(
     client: TestClient, admin: dict[str, str], store_settings: Settings
 ) -> None:
-    location = new_location(client.__class__(client.app, headers=admin))
+    location = created_by(client, admin)
     other = bearer(create_api_key(store_settings.resolved_database_url, "detect", name="other"))
     key = {"Idempotency-Key": "shared-key"}
 
@@ -119,7 +128,7 @@ def test_keys_are_scoped_to_the_caller(
     ]
 
     assert answers == ["written", "written", "written"]
-    assert samples(client, location, admin) == 3
+    assert samples(client, location) == 3
 
 
 def test_without_a_key_every_detection_is_a_record_of_its_own(
@@ -136,7 +145,7 @@ def test_without_a_key_every_detection_is_a_record_of_its_own(
     ]
 
     assert answers == ["written", "written"]
-    assert samples(client, location, admin) == 2
+    assert samples(client, location) == 2
 
 
 @pytest.mark.parametrize(
@@ -185,7 +194,7 @@ def stream_records(client: TestClient, path: str, frames: int, **headers: str) -
 def test_a_session_id_reused_after_it_expired_never_drops_a_record(
     client: TestClient, admin: dict[str, str], store_settings: Settings
 ) -> None:
-    location = new_location(client.__class__(client.app, headers=admin))
+    location = created_by(client, admin)
     other = bearer(create_api_key(store_settings.resolved_database_url, "detect", name="other"))
     path = f"/v1/stream?location={location}&session_id={SESSION}"
 
@@ -197,13 +206,13 @@ def test_a_session_id_reused_after_it_expired_never_drops_a_record(
 
     recorded = first + by_another_caller + by_the_same_caller
     assert recorded and set(recorded) == {"written"}
-    assert samples(client, location, admin) == len(recorded)
+    assert samples(client, location) == len(recorded)
 
 
 def test_two_connections_of_one_session_never_collide(
     client: TestClient, admin: dict[str, str]
 ) -> None:
-    location = new_location(client.__class__(client.app, headers=admin))
+    location = created_by(client, admin)
     path = f"/v1/stream?location={location}&session_id={SESSION}"
     recorded = 0
     with (
@@ -218,7 +227,7 @@ def test_two_connections_of_one_session_never_collide(
                 recorded += message["recorded"] == "written"
             time.sleep(0.06)
     assert recorded >= 2
-    assert samples(client, location, admin) == recorded
+    assert samples(client, location) == recorded
 
 
 def test_behind_serve_a_long_request_id_does_not_fail_the_record(
