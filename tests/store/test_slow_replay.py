@@ -62,7 +62,9 @@ async def test_a_slow_database_takes_the_spool_in_smaller_batches(
     slow_database: Database, tmp_path: Path
 ) -> None:
     async with slow_database.session() as session:
-        location = await create_location(session, kind=LocationKind.SHELF, name="slow", camera_id=None)
+        location = await create_location(
+            session, kind=LocationKind.SHELF, name="slow", camera_id=None
+        )
         location_id = location.id
     spool = Spool(tmp_path / "spool.db", max_records=1000)
     for n in range(REPLAY_BATCH):
