@@ -61,6 +61,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidParameterError: 422,
     RequestTimeoutError: 408,
     NotReadyError: 503,
+    ReplicaLostError: 503,
     OverloadedError: 503,
     ModelNotFoundError: 404,
     ModelLoadError: 503,
@@ -91,6 +92,7 @@ WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
+    ReplicaLostError: WS_CLOSE_TRY_AGAIN_LATER,
     StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     UpdatesUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     RateLimitedError: WS_CLOSE_TRY_AGAIN_LATER,
