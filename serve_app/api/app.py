@@ -19,6 +19,7 @@ from serve_app.api import (
 )
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
+from serve_app.api.openapi import install_openapi
 from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
 from serve_app.core.args import IngressArgs
@@ -41,9 +42,9 @@ images and count them per label.
   them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
 * `POST /v1/detect?location=<id>` and `WS /v1/stream?location=<id>` also record the counts
   in the inventory (`/v1/locations`, `/v1/inventory`, `/v1/alerts`, `/v1/items`).
-* API keys go in `Authorization: Bearer <key>` or `X-API-Key`; scopes `detect`, `read`,
-  `admin`. 401 without a valid key where one is needed, 403 without the scope, 429 over the
-  rate limit (`Retry-After`, `RateLimit-*`).
+* API keys go in `Authorization: Bearer <key>` or `X-API-Key` (**Authorize** above); scopes
+  `detect`, `read`, `admin`, named on each operation. 401 without a valid key where one is
+  needed, 403 without the scope, 429 over the rate limit (`Retry-After`, `RateLimit-*`).
 * `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
   below par there (`below_par`); `read` scope when auth is on.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
@@ -96,4 +97,5 @@ def create_api(
     install_error_handlers(app)
     for module in (detect, stream, health, models, locations, items, inventory, updates):
         app.include_router(module.router)
+    install_openapi(app, auth_required=access.authenticator.required)
     return app

@@ -8,11 +8,29 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from serve_app.api import idempotency
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
-from serve_app.api.guards import DetectCaller
+from serve_app.api.guards import DETECT, DetectCaller
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
-from serve_app.api.schemas.detection import DetectResponse, ErrorResponse
+from serve_app.api.responses import INVALID, NOT_READY, Outcome
+from serve_app.api.schemas.detection import MODEL_REF, DetectResponse
+from serve_app.core.errors import (
+    IdempotencyConflictError,
+    ImageTooLargeError,
+    InvalidIdempotencyKeyError,
+    InvalidImageError,
+    ModelLoadError,
+    ModelNotFoundError,
+    NotFoundError,
+    OverloadedError,
+    PayloadTooLargeError,
+    ReplicaLostError,
+    RequestTimeoutError,
+    SpoolFullError,
+    StoreUnavailableError,
+    UnsupportedMediaTypeError,
+    UpstreamTimeoutError,
+)
 from serve_app.core.payloads import DetectParams, ModelRef
 
 router = APIRouter(prefix="/v1", tags=["detection"])
@@ -34,31 +52,35 @@ _REQUEST_BODY = {
         },
     },
 }
-_ERRORS: dict[int | str, dict[str, object]] = {
-    400: {
-        "model": ErrorResponse,
-        "description": "not a decodable JPEG, PNG or WebP image (`invalid_image`), a malformed "
-        "multipart body (`bad_request`), a malformed Idempotency-Key (`invalid_idempotency_key`)",
-    },
-    401: {"model": ErrorResponse, "description": "no valid API key (when one is required)"},
-    403: {"model": ErrorResponse, "description": "the API key lacks the `detect` scope"},
-    404: {"model": ErrorResponse, "description": "no such `model` version or `location`"},
-    409: {
-        "model": ErrorResponse,
-        "description": "`idempotency_conflict`: the Idempotency-Key names a record of another "
-        "image or location",
-    },
-    413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
-    415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
-    422: {"model": ErrorResponse, "description": "invalid query parameters"},
-    429: {"model": ErrorResponse, "description": "rate limit reached; see Retry-After"},
-    503: {
-        "model": ErrorResponse,
-        "description": "not ready, overloaded, or (with ?location) the inventory cannot take "
-        "the record: spool_full, store_unavailable; see Retry-After",
-    },
-    504: {"model": ErrorResponse, "description": "the detector did not answer in time"},
-}
+_OUTCOMES = (
+    Outcome.of(
+        InvalidImageError, "not a decodable JPEG, PNG or WebP image, or a malformed multipart body"
+    ),
+    Outcome.of(InvalidIdempotencyKeyError, "a malformed Idempotency-Key"),
+    Outcome.of(NotFoundError, "no such `location`"),
+    Outcome.of(ModelNotFoundError, "no such `model` version"),
+    Outcome.of(
+        IdempotencyConflictError,
+        "the Idempotency-Key names a record of another image or location",
+    ),
+    Outcome.of(RequestTimeoutError, "the body did not arrive within `body_timeout_s`"),
+    Outcome.of(PayloadTooLargeError, "the body is over `max_body_bytes`"),
+    Outcome.of(ImageTooLargeError, "the image has more pixels or tiles than allowed"),
+    Outcome.of(UnsupportedMediaTypeError, "another or no Content-Type"),
+    INVALID,
+    NOT_READY,
+    Outcome.of(OverloadedError, "this ingress replica or the detectors are at capacity"),
+    Outcome.of(
+        StoreUnavailableError,
+        "with `?location`: the database is unreachable and the location was not checked before",
+    ),
+    Outcome.of(
+        SpoolFullError, "with `?location`: the database is unreachable and the spool is full"
+    ),
+    Outcome.of(ModelLoadError, "a pinned `model` version cannot be loaded"),
+    Outcome.of(ReplicaLostError, "a replica died with the detection, and again on its resend"),
+    Outcome.of(UpstreamTimeoutError, "the detector did not answer within `request_timeout_s`"),
+)
 
 MinScore = Annotated[
     float | None,
@@ -75,7 +97,7 @@ IdempotencyKey = Annotated[
 PinnedModel = Annotated[
     str | None,
     Query(
-        pattern=r"^[^:]+:[^:]+$",
+        pattern=MODEL_REF,
         description="name:version of a registered model; default: the active one",
     ),
 ]
@@ -85,7 +107,7 @@ PinnedModel = Annotated[
     "/detect",
     summary="Detect supply items in one shelf image",
     openapi_extra={"requestBody": _REQUEST_BODY},
-    responses=_ERRORS,
+    **DETECT.route(*_OUTCOMES),
 )
 async def detect(
     request: Request,

@@ -104,20 +104,35 @@ WS_CLOSE_CODE: dict[type[ServiceError], int] = {
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
 
 
-def _lookup(table: dict[type[ServiceError], int], error: ServiceError, default: int) -> int:
+def _lookup(table: dict[type[ServiceError], int], kind: type[ServiceError], default: int) -> int:
     # Walk the MRO: errors raised in another replica arrive as RayTaskError subclasses of them.
-    for cls in type(error).__mro__:
+    for cls in kind.__mro__:
         if cls in table:
             return table[cls]
     return default
 
 
 def http_status(error: ServiceError) -> int:
-    return _lookup(HTTP_STATUS, error, 500)
+    return status_of(type(error))
+
+
+def status_of(kind: type[ServiceError]) -> int:
+    return _lookup(HTTP_STATUS, kind, 500)
 
 
 def ws_close_code(error: ServiceError) -> int:
-    return _lookup(WS_CLOSE_CODE, error, 1011)
+    return _lookup(WS_CLOSE_CODE, type(error), 1011)
+
+
+def headers_of(kind: type[ServiceError]) -> dict[str, bool]:
+    """The headers `service_error_response` gives an error of this kind, each with whether it
+    always does (what OpenAPI documents)."""
+    if issubclass(kind, RateLimitedError):
+        # RateLimit-* are left out where no limit is counted (Redis down, fail-closed).
+        return {"Retry-After": True} | dict.fromkeys(RATE_LIMIT_HEADERS, False)
+    if issubclass(kind, UnauthorizedError):
+        return {"WWW-Authenticate": True}
+    return {"Retry-After": True} if _lookup(RETRY_AFTER_S, kind, 0) else {}
 
 
 def error_response(
@@ -129,7 +144,7 @@ def error_response(
 
 
 def service_error_response(request: Request, error: ServiceError) -> JSONResponse:
-    retry_after = _lookup(RETRY_AFTER_S, error, 0)
+    retry_after = _lookup(RETRY_AFTER_S, type(error), 0)
     headers = {"Retry-After": str(retry_after)} if retry_after else {}
     if isinstance(error, RateLimitedError):
         headers["Retry-After"] = str(error.retry_after_s)
@@ -140,12 +155,11 @@ def service_error_response(request: Request, error: ServiceError) -> JSONRespons
     return error_response(request, http_status(error), error.code, error.message, headers)
 
 
+RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+
+
 def rate_limit_headers(limit: int, remaining: int, reset_s: int) -> dict[str, str]:
-    return {
-        "RateLimit-Limit": str(limit),
-        "RateLimit-Remaining": str(remaining),
-        "RateLimit-Reset": str(reset_s),
-    }
+    return dict(zip(RATE_LIMIT_HEADERS, (str(limit), str(remaining), str(reset_s)), strict=True))
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -3,8 +3,8 @@
 from fastapi import APIRouter
 
 from serve_app.api.context import Context
+from serve_app.api.responses import NOT_READY, error_responses
 from serve_app.api.schemas.detection import (
-    ErrorResponse,
     HealthResponse,
     ModelRefOut,
     ReadyResponse,
@@ -22,7 +22,7 @@ async def health() -> HealthResponse:
 @router.get(
     "/ready",
     summary="Readiness: a detector has its model loaded and warmed up; the inventory store's state",
-    responses={503: {"model": ErrorResponse, "description": "not ready yet"}},
+    responses=error_responses(NOT_READY),
 )
 async def ready(context: Context) -> ReadyResponse:
     info = await context.readiness.models()

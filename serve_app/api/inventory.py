@@ -4,12 +4,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AfterValidator
 
 from serve_app.api.context import StoreSession
 from serve_app.api.guards import READ
-from serve_app.api.locations import STORE_DOWN, LocationId
-from serve_app.api.schemas.detection import ErrorResponse
+from serve_app.api.locations import NO_SUCH_LOCATION, LocationId
+from serve_app.api.responses import INVALID, STORE_DOWN
 from serve_app.api.schemas.inventory import (
+    LABEL,
+    MAX_LABEL_CHARS,
     AlertsResponse,
     HistoryResponse,
     InventoryResponse,
@@ -22,19 +25,40 @@ from serve_app.inventory.queries import Bucket
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
 DEFAULT_HISTORY = timedelta(days=7)
+# Times a history query may name, in UTC: room for the default window and a page's cursor on
+# either side (Python's datetime ends at the years 1 and 9999).
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9999, 1, 1, tzinfo=UTC)
+
+
+def _in_utc(moment: datetime) -> datetime:
+    """The moment in UTC (no offset: it is UTC), within EARLIEST and LATEST."""
+    try:
+        utc = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"times lie from {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC")
+    return utc
+
 
 LocationFilter = Annotated[
     int | None, Query(ge=1, le=MAX_INTEGER, description="only this location")
 ]
-ItemFilter = Annotated[str | None, Query(min_length=1, max_length=100, description="a label")]
-Time = Annotated[datetime | None, Query(description="ISO 8601; without an offset: UTC")]
+ItemFilter = Annotated[
+    str | None, Query(max_length=MAX_LABEL_CHARS, pattern=LABEL, description="a label")
+]
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+Time = Annotated[
+    UtcTime | None,
+    Query(description="ISO 8601 (without an offset: UTC), from 1970-01-01 to 9999-01-01"),
+]
 
 
 @router.get(
     "/inventory",
     summary="Current stock per location and item",
-    responses=STORE_DOWN,
-    dependencies=[READ],
+    **READ.route(INVALID, STORE_DOWN),
 )
 async def inventory(
     session: StoreSession, location: LocationFilter = None, item: ItemFilter = None
@@ -46,21 +70,20 @@ async def inventory(
 @router.get(
     "/inventory/{location_id}/history",
     summary="One item's counts at one location over time, bucketed and paginated",
-    responses={404: {"model": ErrorResponse}, **STORE_DOWN},
-    dependencies=[READ],
+    **READ.route(NO_SUCH_LOCATION, INVALID, STORE_DOWN),
 )
 async def history(
     location_id: LocationId,
     session: StoreSession,
-    item: Annotated[str, Query(min_length=1, max_length=100, description="the label")],
+    item: Annotated[str, Query(max_length=MAX_LABEL_CHARS, pattern=LABEL, description="the label")],
     since: Time = None,
     until: Time = None,
     bucket: Bucket = Bucket.HOUR,
     limit: Annotated[int, Query(ge=1, le=5000, description="buckets per page")] = 500,
-    cursor: Annotated[datetime | None, Query(description="`next_cursor` of the last page")] = None,
+    cursor: Annotated[UtcTime | None, Query(description="`next_cursor` of the last page")] = None,
 ) -> HistoryResponse:
-    end = _utc(until) or datetime.now(UTC)
-    start = _utc(since) or end - DEFAULT_HISTORY
+    end = until or datetime.now(UTC)
+    start = since or end - DEFAULT_HISTORY
     if start >= end:
         raise InvalidParameterError("since must be before until")
     await catalog.get_location(session, location_id=location_id)
@@ -68,7 +91,7 @@ async def history(
         session,
         location_id=location_id,
         label=item,
-        since=max(start, _utc(cursor) or start),
+        since=max(start, cursor or start),
         until=end,
         bucket=bucket,
         limit=limit,
@@ -79,15 +102,8 @@ async def history(
 @router.get(
     "/alerts",
     summary="Items below their par level, and since when",
-    responses=STORE_DOWN,
-    dependencies=[READ],
+    **READ.route(INVALID, STORE_DOWN),
 )
 async def alerts(session: StoreSession, location: LocationFilter = None) -> AlertsResponse:
     levels = await queries.stock_levels(session, location_id=location, below_par_only=True)
     return AlertsResponse(alerts=[StockOut.of(level) for level in levels])
-
-
-def _utc(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)

@@ -6,19 +6,20 @@ from fastapi import APIRouter, Path
 
 from serve_app.api.context import StoreSession
 from serve_app.api.guards import ADMIN
-from serve_app.api.locations import STORE_DOWN
-from serve_app.api.schemas.inventory import ItemOut, ItemUpdate
+from serve_app.api.responses import INVALID, MALFORMED_BODY, STORE_DOWN
+from serve_app.api.schemas.inventory import LABEL, MAX_LABEL_CHARS, ItemOut, ItemUpdate
 from serve_app.inventory import catalog
 
 router = APIRouter(prefix="/v1", tags=["inventory"])
-Label = Annotated[str, Path(min_length=1, max_length=100, description="the detector label")]
+Label = Annotated[
+    str, Path(max_length=MAX_LABEL_CHARS, pattern=LABEL, description="the detector label")
+]
 
 
 @router.put(
     "/items/{label}",
     summary="Create or replace an item (display name, SKU, unit, par level)",
-    responses=STORE_DOWN,
-    dependencies=[ADMIN],
+    **ADMIN.route(INVALID, MALFORMED_BODY, STORE_DOWN),
 )
 async def put_item(label: Label, body: ItemUpdate, session: StoreSession) -> ItemOut:
     item = await catalog.put_item(

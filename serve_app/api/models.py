@@ -4,23 +4,31 @@ from fastapi import APIRouter, status
 
 from serve_app.api.context import Context
 from serve_app.api.guards import ADMIN, READ
+from serve_app.api.responses import INVALID, MALFORMED_BODY, NOT_READY, Outcome
 from serve_app.api.schemas.detection import (
     ActivateModelRequest,
     ActivateModelResponse,
-    ErrorResponse,
     ModelRefOut,
     ModelsResponse,
+)
+from serve_app.core.errors import (
+    ControlPlaneError,
+    ModelLoadError,
+    ModelNotFoundError,
+    OverloadedError,
+    UpstreamTimeoutError,
 )
 from serve_app.core.payloads import ModelRef
 
 router = APIRouter(prefix="/v1/models", tags=["models"])
+_BACKEND_BUSY = Outcome.of(OverloadedError, "the detectors are at capacity")
+_NO_ANSWER = Outcome.of(UpstreamTimeoutError, "no detector answered in time")
 
 
 @router.get(
     "",
     summary="Registered model versions with their metrics, and the active one",
-    responses={503: {"model": ErrorResponse}},
-    dependencies=[READ],
+    **READ.route(_BACKEND_BUSY, NOT_READY, _NO_ANSWER),
 )
 async def models(context: Context) -> ModelsResponse:
     return ModelsResponse.from_info(await context.pipeline.models())
@@ -30,15 +38,20 @@ async def models(context: Context) -> ModelsResponse:
     "/active",
     summary="Switch every detector replica to another registered version, without restarts",
     status_code=status.HTTP_202_ACCEPTED,
-    responses={
-        404: {"model": ErrorResponse, "description": "no such model under the models root"},
-        502: {
-            "model": ErrorResponse,
-            "description": "Ray's control plane refused the change, did not answer in time, "
+    **ADMIN.route(
+        Outcome.of(ModelNotFoundError, "no such model under the models root"),
+        Outcome.of(
+            ControlPlaneError,
+            "Ray's control plane refused the change, did not answer in time, "
             "or the application has no declared Serve config",
-        },
-    },
-    dependencies=[ADMIN],
+        ),
+        Outcome.of(ModelLoadError, "the version cannot be loaded (without Ray Serve)"),
+        _BACKEND_BUSY,
+        NOT_READY,
+        _NO_ANSWER,
+        INVALID,
+        MALFORMED_BODY,
+    ),
 )
 async def activate(body: ActivateModelRequest, context: Context) -> ActivateModelResponse:
     """Replicas switch within seconds; requests in flight finish on the model they started

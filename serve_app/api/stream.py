@@ -12,6 +12,7 @@ from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, get_context
+from serve_app.api.credentials import presented_key
 from serve_app.api.errors import ws_close_code
 from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
 from serve_app.api.guards import authenticate, refused
@@ -62,7 +63,7 @@ async def stream(websocket: WebSocket) -> None:
     # Who is calling comes first: a session is looked up, and its resumption announced, only
     # for its own caller.
     try:
-        principal = await authenticate(websocket, context, Scope.DETECT)
+        principal = await authenticate(websocket, context, Scope.DETECT, presented_key(websocket))
     except ServiceError as error:
         await websocket.accept(headers=_handshake(session_id, resumed=False))
         await _send_error(websocket, None, error)

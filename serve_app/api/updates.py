@@ -9,6 +9,7 @@ from fastapi import APIRouter, WebSocket
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName
 from serve_app.api.context import get_context
+from serve_app.api.credentials import presented_key
 from serve_app.api.errors import ws_close_code
 from serve_app.api.guards import authenticate, refused
 from serve_app.api.schemas.detection import StreamErrorMessage
@@ -24,7 +25,7 @@ async def inventory_updates(websocket: WebSocket) -> None:
     context = get_context(websocket)
     await websocket.accept()
     try:
-        principal = await authenticate(websocket, context, Scope.READ)
+        principal = await authenticate(websocket, context, Scope.READ, presented_key(websocket))
         opening = await context.access.spend(principal, BudgetName.REQUESTS)
         if not opening.allowed:
             raise refused(opening, "live-update sockets")

@@ -22,6 +22,10 @@ _DETECTION_EXAMPLE: dict[str, Any] = {
 
 Recorded = Literal["written", "queued", "duplicate"] | None
 
+# `name:version`, each a directory name under the models root: no path separators, no leading
+# dot (no `..`), short enough for any file system.
+MODEL_REF = r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}:[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$"
+
 
 class ModelRefOut(BaseModel):
     name: str = Field(examples=["medical-supplies-ssdlite"])
@@ -210,7 +214,7 @@ class ActivateModelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     model: str = Field(
-        pattern=r"^[^:]+:[^:]+$",
+        pattern=MODEL_REF,
         examples=["medical-supplies-ssdlite:1.1.0"],
         description="name:version of a model under the models root",
     )

@@ -7,6 +7,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from serve_app.inventory.models import MAX_INTEGER, Item, Location, LocationKind
 from serve_app.inventory.queries import Bucket, HistoryPage, StockLevel
 
+# Text the inventory stores: no control characters (PostgreSQL refuses NUL in text, and the
+# others have no place in a name).
+PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+# A detector label is also a path segment (`/v1/items/{label}`): no slash, no leading dot.
+LABEL = r"^[^./\x00-\x1f\x7f][^/\x00-\x1f\x7f]*$"
+MAX_LABEL_CHARS = 100
+
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -14,8 +21,10 @@ class _Input(BaseModel):
 
 class LocationCreate(_Input):
     kind: LocationKind = Field(description="shelf, cabinet or room")
-    name: str = Field(min_length=1, max_length=200, examples=["Ward 3 - supply shelf B"])
-    camera_id: str | None = Field(default=None, min_length=1, max_length=100)
+    name: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, examples=["Ward 3 - supply shelf B"]
+    )
+    camera_id: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
 
 
 class LocationOut(BaseModel):
@@ -41,9 +50,13 @@ class LocationsResponse(BaseModel):
 
 
 class ItemUpdate(_Input):
-    display_name: str = Field(min_length=1, max_length=200, examples=["Syringe 5 ml"])
-    sku: str | None = Field(default=None, min_length=1, max_length=100)
-    unit: str = Field(default="each", min_length=1, max_length=50, examples=["box of 100"])
+    display_name: str = Field(
+        min_length=1, max_length=200, pattern=PRINTABLE, examples=["Syringe 5 ml"]
+    )
+    sku: str | None = Field(default=None, min_length=1, max_length=100, pattern=PRINTABLE)
+    unit: str = Field(
+        default="each", min_length=1, max_length=50, pattern=PRINTABLE, examples=["box of 100"]
+    )
     par_level: int | None = Field(
         default=None,
         ge=0,
