@@ -17,8 +17,8 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 # `make monitor`: Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the head of `make run`.
 PROMETHEUS_PORT ?= 9090
 
-.PHONY: help install install-dev install-bench run stop test lint bench bench-swap bench-onnx migrate \
-	monitor monitor-stop prometheus diagram chaos
+.PHONY: help install install-dev install-bench run stop test fuzz lint bench bench-swap bench-onnx \
+	migrate monitor monitor-stop prometheus diagram chaos
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -26,6 +26,7 @@ help:
 	@echo "make monitor Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the local Ray head"
 	@echo "make migrate bring the inventory database schema up to date"
 	@echo "make test    install test deps and run the test suite"
+	@echo "make fuzz    a long seeded schemathesis run against the API; a table of what it found"
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
@@ -104,6 +105,12 @@ monitor-stop:
 test: install-dev
 	@$(MAKE) --no-print-directory prometheus || echo "warning: no prometheus; its tests skip" >&2
 	$(BIN)/pytest
+
+# A long seeded contract run (docs/testing.md): >= 10,000 cases; exits 1 on any server error,
+# undocumented status or schema mismatch. FUZZ_DATABASE_URL: a scratch database (else SQLite).
+FUZZ_DATABASE_URL ?=
+fuzz: install-dev
+	$(BIN)/python -m medinv_tools.fuzz $(if $(FUZZ_DATABASE_URL),--database-url $(FUZZ_DATABASE_URL),)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -43,10 +43,12 @@ class HeaderKey(SecurityBase):
     HEADER = "X-API-Key"
 
     def __init__(self) -> None:
-        self.model = APIKey(
-            **{"in": APIKeyIn.header},
-            name=self.HEADER,
-            description=f"The same API key ({KEY_FORMAT}) in a header of its own.",
+        self.model = APIKey.model_validate(
+            {
+                "in": APIKeyIn.header,
+                "name": self.HEADER,
+                "description": f"The same API key ({KEY_FORMAT}) in a header of its own.",
+            }
         )
         self.scheme_name = "HeaderKey"
 

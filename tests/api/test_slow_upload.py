@@ -10,11 +10,11 @@ import pytest
 
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs, LimitsArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from tests.threaded_server import ThreadedServer
 
 BODY_TIMEOUT_S = 0.5
 

@@ -9,6 +9,7 @@ import pytest
 
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.demo_model import DEFAULT_MODEL
@@ -18,7 +19,6 @@ from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
 from tests.keys import create_api_key
-from tests.threaded_server import ThreadedServer
 
 
 @dataclass(frozen=True)

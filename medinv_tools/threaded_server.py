@@ -1,7 +1,9 @@
-"""A real uvicorn server for an ASGI app, in a thread of the test process."""
+"""A real uvicorn server for an ASGI app, in a thread of the calling process (tests, fuzzing)."""
 
 import threading
 import time
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 
@@ -9,7 +11,7 @@ import uvicorn
 class ThreadedServer:
     """uvicorn in a daemon thread (it installs no signal handlers off the main thread)."""
 
-    def __init__(self, app: object, port: int) -> None:
+    def __init__(self, app: Callable[..., Any], port: int) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="auto")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -1,0 +1,1 @@
+"""Contract fuzzing (`make fuzz`, tests/contract): schemathesis against the served API."""
