@@ -16,9 +16,9 @@ from medinv_tools.fuzz.run import contract_run
 from medinv_tools.fuzz.service import fuzzed_service
 from medinv_tools.paths import MODELS_ROOT
 
-# Per operation and generation phase: with ~40 cases per operation from the examples and
-# coverage phases, 12 operations pass 10,000 cases in all.
-DEFAULT_EXAMPLES = 800
+# Per operation in the fuzzing phase (those without parameters or a key have few cases to
+# draw): over 10,000 cases in all with the examples and coverage phases.
+DEFAULT_EXAMPLES = 1200
 DEFAULT_SEED = 15
 
 
