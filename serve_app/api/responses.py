@@ -41,7 +41,8 @@ class Outcome:
 
     @classmethod
     def of(cls, error: type[ServiceError], when: str) -> "Outcome":
-        return cls(status_of(error), when, headers_of(error))
+        """The outcome of a domain error; its description names the error's `code`."""
+        return cls(status_of(error), f"`{error.code}`: {when}", headers_of(error))
 
 
 def error_responses(*outcomes: Outcome) -> Responses:
