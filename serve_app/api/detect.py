@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.guards import DETECT
+from serve_app.api.negotiation import JPEG_MEDIA_TYPE, OutputFormat, chosen_format
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
@@ -33,7 +34,13 @@ _REQUEST_BODY = {
         },
     },
 }
-_ERRORS: dict[int | str, dict[str, object]] = {
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {
+        "description": "The detections as JSON (the default); with `Accept: image/jpeg` or "
+        "`?format=jpeg`, the image at its original size with each box, label and score "
+        "drawn on it",
+        "content": {JPEG_MEDIA_TYPE: _BINARY},
+    },
     400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
     401: {"model": ErrorResponse, "description": "no valid API key (when one is required)"},
     403: {"model": ErrorResponse, "description": "the API key lacks the `detect` scope"},
@@ -57,6 +64,14 @@ MinScore = Annotated[
 MaxDetections = Annotated[
     int, Query(ge=1, le=1000, description="keep at most this many, best first")
 ]
+Format = Annotated[
+    OutputFormat | None,
+    Query(
+        alias="format",
+        description="`jpeg`: answer with the annotated image instead of JSON (as `Accept: "
+        "image/jpeg` does); default: by `Accept`, else JSON",
+    ),
+]
 PinnedModel = Annotated[
     str | None,
     Query(
@@ -70,7 +85,8 @@ PinnedModel = Annotated[
     "/detect",
     summary="Detect supply items in one shelf image",
     openapi_extra={"requestBody": _REQUEST_BODY},
-    responses=_ERRORS,
+    response_model=DetectResponse,
+    responses=_RESPONSES,
     dependencies=[DETECT],
 )
 async def detect(
@@ -81,7 +97,8 @@ async def detect(
     max_detections: MaxDetections = 100,
     model: PinnedModel = None,
     location: LocationParam = None,
-) -> DetectResponse:
+    output: Format = None,
+) -> DetectResponse | Response:
     started = time.perf_counter()
     with context.requests.hold():
         if location is not None:
@@ -92,6 +109,7 @@ async def detect(
         pinned = ModelRef.parse(model) if model else None
         result, cache = await context.state.results.detect(data, params, pinned)
     response.headers["X-Cache"] = cache
+    response.headers["Vary"] = "Accept"
     if cache != "hit":
         context.metrics.observe_result(result)
     note_model(request.scope, result.model.name, result.model.version)
@@ -106,4 +124,8 @@ async def detect(
             result=result,
             latency_ms=total_ms,
         )
+    if chosen_format(output, request.headers.get("accept")) is OutputFormat.JPEG:
+        image = await context.pipeline.annotate(data, result.detections)
+        # The guard's RateLimit-* headers and X-Cache, which FastAPI adds only to JSON.
+        return Response(image, media_type=JPEG_MEDIA_TYPE, headers=dict(response.headers))
     return answer
