@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from serve_app.access.controls import AccessControls
 from serve_app.api import (
+    console,
     detect,
     health,
     inventory,
@@ -48,6 +49,7 @@ images and count them per label.
   below par there (`below_par`); `read` scope when auth is on.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
+* The operator console (live detection, inventory, models) is at `/console/`.
 """
 logger = logging.getLogger("ray.serve")
 
@@ -94,6 +96,6 @@ def create_api(
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health, models, locations, items, inventory, updates):
+    for module in (detect, stream, health, models, locations, items, inventory, updates, console):
         app.include_router(module.router)
     return app

@@ -17,7 +17,6 @@ from serve_app.api.context import ApiContext, Context
 from serve_app.api.errors import rate_limit_headers
 from serve_app.core.errors import RateLimitedError, UnauthorizedError
 
-
 # Browsers cannot set headers on a WebSocket: they offer `medinv.v1` and
 # `medinv.bearer.<base64url(key)>` as subprotocols instead (the Kubernetes API server's pattern),
 # and the server accepts `medinv.v1`, so the key is never echoed and never put in a URL.

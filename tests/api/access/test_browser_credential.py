@@ -78,9 +78,7 @@ def test_no_subprotocol_is_chosen_unless_medinv_v1_is_offered(
     client: TestClient, settings: Settings
 ) -> None:
     key = create_api_key(settings.resolved_database_url, "detect")
-    with client.websocket_connect(
-        "/v1/stream", subprotocols=browser_protocols(key)[1:]
-    ) as socket:
+    with client.websocket_connect("/v1/stream", subprotocols=browser_protocols(key)[1:]) as socket:
         assert socket.accepted_subprotocol is None, "the key protocol is never echoed"
         socket.send_bytes(shelf_jpeg(160, 120))
         assert socket.receive_json()["type"] == "result"
