@@ -21,7 +21,7 @@ export function explain(status, code, message, retryAfter = null) {
     return "Not authorized (401): the API key is missing, unknown or revoked. Enter a valid key under “API key”.";
   }
   if (http === 403) {
-    return `Forbidden (403): ${message} Use a key with that scope.`;
+    return `Forbidden (403): ${message}. Use a key with that scope.`;
   }
   if (http === 429) {
     const wait = retryAfter ?? message.match(/retry in (\d+) s/)?.[1];

@@ -99,8 +99,9 @@ export class LivePage {
   /** Send the current picture whenever the window has room: the newest frame always wins. */
   async pump() {
     const session = this.session;
-    if (this.capturing || !session?.canSend || !this.source.ready) return;
-    const wait = this.lastSentAt + MIN_FRAME_INTERVAL_MS - performance.now();
+    if (this.capturing || !session?.canSend) return;
+    const due = this.lastSentAt + MIN_FRAME_INTERVAL_MS - performance.now();
+    const wait = this.source.ready ? due : MIN_FRAME_INTERVAL_MS; // a video still loading
     if (wait > 0) {
       clearTimeout(this.pumpTimer);
       this.pumpTimer = setTimeout(() => this.pump(), wait);
@@ -115,6 +116,9 @@ export class LivePage {
       } else {
         bitmap.close();
       }
+    } catch (error) {
+      setState(this.stateNode, `A frame could not be captured: ${error.message}`, { error: true });
+      this.lastSentAt = performance.now(); // try the next one at the camera's pace
     } finally {
       this.capturing = false;
     }

@@ -12,11 +12,15 @@ new UploadPanel();
 function route() {
   const name = location.hash.slice(1) in pages ? location.hash.slice(1) : "live";
   for (const [page, controller] of Object.entries(pages)) {
+    const link = document.querySelector(`nav a[data-page="${page}"]`);
     document.getElementById(`page-${page}`).hidden = page !== name;
-    document.querySelector(`nav a[data-page="${page}"]`).toggleAttribute("aria-current", page === name);
-    if (page === name) controller.show();
+    if (page === name) {
+      link.setAttribute("aria-current", "page");
+      controller.show();
+    } else {
+      link.removeAttribute("aria-current");
+    }
   }
-  document.querySelector(`nav a[data-page="${name}"]`).setAttribute("aria-current", "page");
 }
 
 const keyField = document.getElementById("api-key");
