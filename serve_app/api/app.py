@@ -32,7 +32,8 @@ DESCRIPTION = """\
 Detect medical supply items (syringes, glove boxes, masks, vials, IV bags, ...) on shelf
 images and count them per label.
 
-* `POST /v1/detect` takes one image (raw body or multipart field `image`).
+* `POST /v1/detect` takes one image (raw body or multipart field `image`); with
+  `Accept: image/jpeg` or `?format=jpeg` it answers the image with the detections drawn.
 * `WS /v1/stream` takes a stream of binary frames and answers each processed frame with a
   `{"type": "result", ...}` message; when frames arrive faster than they can be processed,
   stale ones are dropped (latest wins) and counted in `dropped`. Send
@@ -42,7 +43,8 @@ images and count them per label.
   them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
 * `POST /v1/detect?location=<id>` and `WS /v1/stream?location=<id>` also record the counts
   in the inventory (`/v1/locations`, `/v1/inventory`, `/v1/alerts`, `/v1/items`).
-* API keys go in `Authorization: Bearer <key>` or `X-API-Key`; scopes `detect`, `read`,
+* API keys go in `Authorization: Bearer <key>` or `X-API-Key` (a browser's WebSocket: the
+  subprotocol `medinv.bearer.<base64url(key)>` beside `medinv.v1`); scopes `detect`, `read`,
   `admin`. 401 without a valid key where one is needed, 403 without the scope, 429 over the
   rate limit (`Retry-After`, `RateLimit-*`).
 * `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
