@@ -12,9 +12,10 @@ from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, get_context
+from serve_app.api.credentials import accepted_subprotocol
 from serve_app.api.errors import ws_close_code
 from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
-from serve_app.api.guards import accepted_subprotocol, authenticate, refused
+from serve_app.api.guards import authenticate, refused
 from serve_app.api.recording import StreamRecorder
 from serve_app.api.schemas.detection import (
     ImageInfo,

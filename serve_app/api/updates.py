@@ -9,8 +9,9 @@ from fastapi import APIRouter, WebSocket
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName
 from serve_app.api.context import get_context
+from serve_app.api.credentials import accepted_subprotocol
 from serve_app.api.errors import ws_close_code
-from serve_app.api.guards import accepted_subprotocol, authenticate, refused
+from serve_app.api.guards import authenticate, refused
 from serve_app.api.schemas.detection import StreamErrorMessage
 from serve_app.core.errors import ServiceError, UpdatesUnavailableError
 from serve_app.state.backend import REDIS_ERRORS
