@@ -37,6 +37,7 @@ def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
         "max_detections",
         "model",
         "location",
+        "format",
     }
     schemas = spec["components"]["schemas"]
     assert schemas["DetectResponse"]["example"]["counts"] == {"syringe": 1}

@@ -126,13 +126,15 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in the test
+# thread while it is started, where the other layers' `asyncio.run` would refuse to start.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright, chromium_path: str, fake_camera: Path) -> Iterator[Browser]:
     browser = playwright.chromium.launch(
         executable_path=chromium_path,

@@ -35,7 +35,10 @@ export class LivePage {
       byId("min-score-value").textContent = this.minScore.toFixed(2);
       this.session?.configure(this.minScore);
     });
-    window.addEventListener("medinv:keychange", () => this.restartSession());
+    window.addEventListener("medinv:keychange", () => {
+      this.restartSession();
+      this.show(); // the locations this key may read
+    });
   }
 
   async show() {
