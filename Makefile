@@ -18,7 +18,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 PROMETHEUS_PORT ?= 9090
 
 .PHONY: help install install-dev install-bench run stop test lint bench bench-swap bench-onnx migrate \
-	monitor monitor-stop prometheus chromium diagram
+	monitor monitor-stop prometheus chromium diagram chaos
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -31,6 +31,7 @@ help:
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
 	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime: in process, then served"
 	@echo "make diagram docs/img/architecture.png from the code: packages, imports, request path"
+	@echo "make chaos   faults under load on a cluster of its own: per-fault table, timeline plot"
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -131,6 +132,11 @@ bench: install-bench
 # comes with import-linter) and the layers contract in pyproject.toml, with matplotlib.
 diagram: install-dev
 	$(BIN)/python -m medinv_tools.architecture
+
+# Replica kills, PostgreSQL and Redis cuts and a controller restart under Locust load, on a
+# local cluster of its own; the per-fault table and targets, .data/chaos/ (docs/reliability.md).
+chaos: install-dev
+	$(BIN)/loadtest chaos
 
 # Latency of ongoing detections while the active model is swapped, against the steady state.
 bench-swap: install-bench

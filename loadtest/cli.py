@@ -6,6 +6,7 @@ the local autoscaling cluster that mirrors the KubeRay worker groups.
     loadtest run --host https://medinv.example.com --dashboard http://127.0.0.1:8265 \\
         --token-file token --shape spike --users 40 --duration 600
     loadtest cluster down
+    loadtest chaos                           # its own cluster, faults one after another
 """
 
 import argparse
@@ -14,6 +15,7 @@ import sys
 from pathlib import Path
 from types import FrameType
 
+from loadtest.chaos.faults import ALL_FAULTS
 from loadtest.cluster_state import ClusterObserver, read_token
 from loadtest.runner import USER_CLASSES, LoadRun, RunOptions
 from loadtest.shapes import SHAPES
@@ -67,6 +69,23 @@ def _run(args: argparse.Namespace) -> int:
     return 0 if summary.failures == 0 else 1
 
 
+def _chaos(args: argparse.Namespace) -> int:
+    from loadtest.chaos.run import ChaosOptions, run_chaos
+
+    options = ChaosOptions(
+        out_dir=args.out,
+        faults=tuple(args.faults.split(",")),
+        cut_s=args.cut,
+        detect_users=args.detect_users,
+        stream_users=args.stream_users,
+        warmup_s=args.warmup,
+        settle_s=args.settle,
+        max_recovery_s=args.max_recovery,
+    )
+    result = run_chaos(options)
+    return 0 if all(target.passed for target in result.targets) else 1
+
+
 def _cluster_up(args: argparse.Namespace) -> int:
     from medinv_tools.cluster.autoscale import launch, running
 
@@ -115,6 +134,17 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--fps", type=float, default=2.0, help="frames/s of each stream user")
     run.add_argument("--out", type=Path, default=Path(".run/loadtest"))
     run.set_defaults(handler=_run)
+
+    chaos = commands.add_parser("chaos", help="faults under load on a cluster of its own")
+    chaos.add_argument("--faults", default=",".join(ALL_FAULTS), help="comma-separated, in order")
+    chaos.add_argument("--cut", type=float, default=60.0, help="seconds each cut lasts")
+    chaos.add_argument("--detect-users", type=int, default=3)
+    chaos.add_argument("--stream-users", type=int, default=1)
+    chaos.add_argument("--warmup", type=float, default=20.0, help="seconds before the first fault")
+    chaos.add_argument("--settle", type=int, default=10, help="seconds at level = recovered")
+    chaos.add_argument("--max-recovery", type=float, default=120.0, help="s to wait per fault")
+    chaos.add_argument("--out", type=Path, default=Path(".data/chaos"))
+    chaos.set_defaults(handler=_chaos)
 
     cluster = commands.add_parser("cluster", help="the local autoscaling cluster")
     cluster_commands = cluster.add_subparsers(dest="action", required=True)

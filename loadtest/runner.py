@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,6 +40,10 @@ class RunOptions:
     fps: float = 2.0
     observer: ClusterObserver | None = None
     progress_every_s: float = 5.0
+    # Another locustfile (the chaos users), its user classes by name, more environment for it.
+    locustfile: Path = LOCUSTFILE
+    user_classes: Mapping[str, str] = field(default_factory=lambda: dict(USER_CLASSES))
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -93,11 +97,13 @@ class LoadRun:
         options.out_dir.mkdir(parents=True, exist_ok=True)
         self.events_path.write_text("")
         self.control_path.unlink(missing_ok=True)
-        unknown = set(options.users_of) - set(USER_CLASSES)
+        known = options.user_classes
+        unknown = set(options.users_of) - set(known)
         if unknown:
-            raise ValueError(f"unknown users {sorted(unknown)} (known: {sorted(USER_CLASSES)})")
+            raise ValueError(f"unknown users {sorted(unknown)} (known: {sorted(known)})")
         env = {
             **os.environ,
+            **options.extra_env,
             "LOADTEST_STAGES": json.dumps([[s.until_s, s.users] for s in self.plan]),
             "LOADTEST_EVENTS": str(self.events_path),
             "LOADTEST_CONTROL": str(self.control_path),
@@ -106,10 +112,10 @@ class LoadRun:
         }
         command = [
             str(Path(sys.executable).with_name("locust")),
-            "-f", str(LOCUSTFILE), "--headless", "--host", options.host,
+            "-f", str(options.locustfile), "--headless", "--host", options.host,
             "--stop-timeout", "30",  # a user leaving at a stage change finishes its request
             "--only-summary", "--loglevel", "WARNING",
-            *[USER_CLASSES[name] for name in options.users_of],
+            *[known[name] for name in options.users_of],
         ]  # fmt: skip
         launched = time.time()
         watcher = threading.Thread(target=self._watch, daemon=True)

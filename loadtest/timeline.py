@@ -2,7 +2,7 @@
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -119,9 +119,15 @@ def read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def plot(rows: list[dict[str, float | int | str]], path: Path, title: str) -> None:
+def plot(
+    rows: Sequence[Mapping[str, float | int | str]],
+    path: Path,
+    title: str,
+    shaded: Sequence[tuple[float, float, str]] = (),
+) -> None:
     """Three panels over the same seconds: load (users, rps, errors), latency percentiles,
-    and capacity (replicas per deployment, nodes per type)."""
+    and capacity (replicas per deployment, nodes per type); `shaded` spans (start s, end s,
+    label) are shaded on every panel and labelled on the first (a chaos run's faults)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -158,6 +164,13 @@ def plot(rows: list[dict[str, float | int | str]], path: Path, title: str) -> No
     capacity.set_xlabel("seconds since the load started")
     if names:
         capacity.legend(loc="upper right", fontsize="small")
+    for start, end, label in shaded:
+        for panel in (load, latency, capacity):
+            panel.axvspan(start, max(end, start + 1), color="tab:red", alpha=0.12, linewidth=0)
+        load.annotate(
+            label, (start, 1.0), xycoords=("data", "axes fraction"), xytext=(2, -2),
+            textcoords="offset points", va="top", rotation=90, fontsize="small",
+        )  # fmt: skip
     figure.tight_layout()
     figure.savefig(path, dpi=100)
     plt.close(figure)

@@ -49,6 +49,7 @@ def _check_application(application: dict[str, Any], where: str) -> list[str]:
     for unknown in sorted(names - EXPECTED_DEPLOYMENTS, key=str):
         problems.append(f"{where}.deployments: no deployment named {unknown!r} in this app")
     for deployment in application.get("deployments") or []:
+        problems += _unbounded_queue(deployment, f"{where}.deployments[{deployment.get('name')}]")
         model = USER_CONFIG_MODELS.get(deployment.get("name", ""))
         if model is None or "user_config" not in deployment:
             continue
@@ -61,6 +62,15 @@ def _check_application(application: dict[str, Any], where: str) -> list[str]:
                 for err in exc.errors()
             ]
     return problems
+
+
+def _unbounded_queue(deployment: dict[str, Any], where: str) -> list[str]:
+    """Serve's default (-1) queues without bound at every caller: overload then answers late,
+    with timeouts, instead of fast with a 503 and Retry-After."""
+    bound = deployment.get("max_queued_requests")
+    if isinstance(bound, int) and bound >= 1:
+        return []
+    return [f"{where}.max_queued_requests: set a bound (>= 1); unbounded queues hide overload"]
 
 
 def _unknown_keys(value: Any, model: type[BaseModel], where: str) -> list[str]:

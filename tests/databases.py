@@ -6,11 +6,10 @@ uniquely named databases on it and drops them at the end, so parallel runs never
 
 import asyncio
 import os
-import uuid
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
+from medinv_tools.scratch_database import create_database, drop_database
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import create_engine
 
@@ -28,28 +27,13 @@ TABLES = [
 ]
 
 
-async def _admin(statement: str) -> None:
-    # CREATE/DROP DATABASE cannot run in a transaction: AUTOCOMMIT.
-    engine = create_engine(POSTGRES_SERVER_URL, Settings()).execution_options(
-        isolation_level="AUTOCOMMIT"
-    )
-    try:
-        async with engine.connect() as connection:
-            await connection.execute(text(statement))
-    finally:
-        await engine.dispose()
-
-
 def create_postgres_database() -> str:
     """A new empty database on the test server; its URL. Raises when the server is down."""
-    name = f"medinv_test_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    return make_url(POSTGRES_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    return create_database(POSTGRES_SERVER_URL, "medinv_test")
 
 
 def drop_postgres_database(url: str) -> None:
-    name = make_url(url).database
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    drop_database(url)
 
 
 async def _empty(url: str) -> None:

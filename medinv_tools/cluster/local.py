@@ -132,7 +132,7 @@ class LocalCluster:
         """SIGTERM the `ray start --block` process and wait for it; False if none was running."""
         return terminate(self.pid_file, timeout_s)
 
-    def deploy(self, config: Path | dict[str, Any], timeout_s: float = 90.0) -> None:
+    def deploy(self, config: Path | dict[str, Any], timeout_s: float = 240.0) -> None:
         """`serve deploy` the config, retrying while the dashboard is still starting."""
         if isinstance(config, dict):
             path = self.run_dir / "serve_config.deployed.yaml"

@@ -20,6 +20,7 @@ from serve_app.inventory.database import Database
 from serve_app.state.backend import REDIS_ERRORS, OutageLog, ValueStore
 
 _NO_KEY = b"null"
+ANONYMOUS_CALLER = "anonymous"
 _STALE_WARNING_INTERVAL_S = 30.0
 logger = logging.getLogger("ray.serve")
 
@@ -30,6 +31,12 @@ class Principal:
 
     identity: str  # what its rate-limit buckets are keyed by
     key: KeyRecord | None
+
+    @property
+    def caller(self) -> str:
+        """Whose records these are: idempotency keys are unique per caller. Every anonymous
+        caller is one (its address may change between a request and its retry)."""
+        return self.identity if self.key is not None else ANONYMOUS_CALLER
 
 
 class KeyResolver:

@@ -3,11 +3,12 @@
 import time
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Request, Response
 
+from serve_app.api import idempotency
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
-from serve_app.api.guards import DETECT
+from serve_app.api.guards import DetectCaller
 from serve_app.api.negotiation import JPEG_MEDIA_TYPE, OutputFormat, chosen_format
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
@@ -41,10 +42,19 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
         "drawn on it",
         "content": {JPEG_MEDIA_TYPE: _BINARY},
     },
-    400: {"model": ErrorResponse, "description": "not a decodable JPEG, PNG or WebP image"},
+    400: {
+        "model": ErrorResponse,
+        "description": "not a decodable JPEG, PNG or WebP image (`invalid_image`), a malformed "
+        "multipart body (`bad_request`), a malformed Idempotency-Key (`invalid_idempotency_key`)",
+    },
     401: {"model": ErrorResponse, "description": "no valid API key (when one is required)"},
     403: {"model": ErrorResponse, "description": "the API key lacks the `detect` scope"},
     404: {"model": ErrorResponse, "description": "no such `model` version or `location`"},
+    409: {
+        "model": ErrorResponse,
+        "description": "`idempotency_conflict`: the Idempotency-Key names a record of another "
+        "image or location",
+    },
     413: {"model": ErrorResponse, "description": "too many bytes or too many pixels"},
     415: {"model": ErrorResponse, "description": "unsupported Content-Type"},
     422: {"model": ErrorResponse, "description": "invalid query parameters"},
@@ -72,6 +82,11 @@ Format = Annotated[
         "image/jpeg` does); default: by `Accept`, else JSON",
     ),
 ]
+IdempotencyKey = Annotated[
+    str | None,
+    # Checked by `checked_key` (a 400 of its own, not FastAPI's 422).
+    Header(alias=idempotency.HEADER, description=idempotency.DESCRIPTION),
+]
 PinnedModel = Annotated[
     str | None,
     Query(
@@ -87,19 +102,21 @@ PinnedModel = Annotated[
     openapi_extra={"requestBody": _REQUEST_BODY},
     response_model=DetectResponse,
     responses=_RESPONSES,
-    dependencies=[DETECT],
 )
 async def detect(
     request: Request,
     response: Response,
     context: Context,
+    caller: DetectCaller,
     min_score: MinScore = None,
     max_detections: MaxDetections = 100,
     model: PinnedModel = None,
     location: LocationParam = None,
     output: Format = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> DetectResponse | Response:
     started = time.perf_counter()
+    key = idempotency.checked_key(idempotency_key)
     with context.requests.hold():
         if location is not None:
             await context.inventory.require_location(location)
@@ -118,6 +135,8 @@ async def detect(
     if location is not None:
         answer.recorded = await record_counts(
             context,
+            caller=caller.caller,
+            idempotency_key=idempotency.record_key(key),
             location_id=location,
             request_id=answer.request_id,
             image=data,

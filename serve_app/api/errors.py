@@ -15,7 +15,9 @@ from serve_app.core.errors import (
     ConflictError,
     ControlPlaneError,
     ForbiddenError,
+    IdempotencyConflictError,
     ImageTooLargeError,
+    InvalidIdempotencyKeyError,
     InvalidImageError,
     InvalidManifestError,
     InvalidParameterError,
@@ -29,6 +31,7 @@ from serve_app.core.errors import (
     OverloadedError,
     PayloadTooLargeError,
     RateLimitedError,
+    ReplicaLostError,
     RequestTimeoutError,
     ServiceError,
     SpoolFullError,
@@ -45,6 +48,7 @@ logger = logging.getLogger("ray.serve")
 
 HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
+    InvalidIdempotencyKeyError: 400,
     UnauthorizedError: 401,
     ForbiddenError: 403,
     RateLimitedError: 429,
@@ -52,10 +56,12 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     ImageTooLargeError: 413,
     NotFoundError: 404,
     ConflictError: 409,
+    IdempotencyConflictError: 409,
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     RequestTimeoutError: 408,
     NotReadyError: 503,
+    ReplicaLostError: 503,
     OverloadedError: 503,
     ModelNotFoundError: 404,
     ModelLoadError: 503,
@@ -74,6 +80,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
 }
 RETRY_AFTER_S: dict[type[ServiceError], int] = {
     NotReadyError: 5,
+    ReplicaLostError: 1,
     OverloadedError: 1,
     StoreUnavailableError: 5,
     SpoolFullError: 30,
@@ -85,6 +92,7 @@ WS_CLOSE_POLICY_VIOLATION = 1008
 WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     OverloadedError: WS_CLOSE_TRY_AGAIN_LATER,
     NotReadyError: WS_CLOSE_TRY_AGAIN_LATER,
+    ReplicaLostError: WS_CLOSE_TRY_AGAIN_LATER,
     StoreUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     UpdatesUnavailableError: WS_CLOSE_TRY_AGAIN_LATER,
     RateLimitedError: WS_CLOSE_TRY_AGAIN_LATER,

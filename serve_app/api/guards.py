@@ -1,8 +1,11 @@
 """Route guards: the API key a route's scope needs, then one token of the caller's REST budget.
 
 Routes name their guard in `dependencies=[...]`: `DETECT`, `READ`, or `ADMIN` (which needs an
-admin key even when `auth_required` is off). /v1/health and /v1/ready have none.
+admin key even when `auth_required` is off), or take the caller it returns (`DetectCaller`).
+/v1/health and /v1/ready have none.
 """
+
+from typing import Annotated
 
 from fastapi import Depends, Response, params
 from starlette.requests import HTTPConnection
@@ -36,7 +39,7 @@ def refused(decision: Decision, what: str) -> RateLimitedError:
 
 
 def _guard(scope: Scope, *, always: bool = False) -> params.Depends:
-    async def guard(connection: HTTPConnection, response: Response, context: Context) -> None:
+    async def guard(connection: HTTPConnection, response: Response, context: Context) -> Principal:
         principal = await authenticate(connection, context, scope, always=always)
         decision = await context.access.spend(principal, BudgetName.REQUESTS)
         if not decision.allowed:
@@ -45,6 +48,7 @@ def _guard(scope: Scope, *, always: bool = False) -> params.Depends:
             response.headers.update(
                 rate_limit_headers(decision.limit, decision.remaining, decision.reset_s)
             )
+        return principal
 
     dependency: params.Depends = Depends(guard)
     return dependency
@@ -53,3 +57,5 @@ def _guard(scope: Scope, *, always: bool = False) -> params.Depends:
 DETECT = _guard(Scope.DETECT)
 READ = _guard(Scope.READ)
 ADMIN = _guard(Scope.ADMIN, always=True)
+# The caller of a detection route, as its guard authenticated it (one call per request).
+DetectCaller = Annotated[Principal, DETECT]

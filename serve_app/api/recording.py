@@ -1,6 +1,7 @@
 """`?location=` on detections: record their counts (a stream's smoothed, once per interval) and
 publish them, with what is below par there, to the live updates."""
 
+import secrets
 import time
 from typing import Annotated
 
@@ -31,6 +32,8 @@ LocationParam = Annotated[
 async def record_counts(
     context: ApiContext,
     *,
+    caller: str,
+    idempotency_key: str,
     location_id: int,
     request_id: str,
     image: bytes,
@@ -39,6 +42,8 @@ async def record_counts(
     counts: dict[str, int] | None = None,
 ) -> RecordOutcome:
     record = CountRecord.from_result(
+        caller=caller,
+        idempotency_key=idempotency_key,
         request_id=request_id,
         location_id=location_id,
         image=image,
@@ -47,6 +52,8 @@ async def record_counts(
         counts=counts,
     )
     outcome = await context.inventory.record(record)
+    if outcome == "duplicate":
+        return outcome  # recorded (and published) by the request it repeats
     await context.state.updates.publish(
         {
             "type": "counts",
@@ -79,15 +86,22 @@ async def _publish_below_par(context: ApiContext, location_id: int) -> None:
 class StreamRecorder:
     """Records a stream's smoothed counts at its location, at most once per interval.
 
-    Record ids are `<session id>:<n>`: a resumed session continues the numbering, so a record
-    is never written twice whichever replica the stream is on.
+    Record keys are `<session id>:<connection>:<n>`, under the stream's caller: `n` goes on
+    numbering across resumes, and `<connection>` is new on every connection, so neither a
+    session id chosen again once it expired nor two connections of one session ever reuse a
+    key and lose a record to the other.
     """
 
-    def __init__(self, context: ApiContext, state: StreamState) -> None:
+    def __init__(
+        self, context: ApiContext, state: StreamState, *, caller: str, request_id: str
+    ) -> None:
         assert state.location_id is not None
         stream_args = context.args.stream
         self._context = context
         self._state = state
+        self._caller = caller
+        self._request_id = request_id  # the connection's trace id
+        self._key_prefix = f"{state.session_id}:{secrets.token_hex(8)}"
         self._location_id = state.location_id
         self._smoother = CountSmoother(
             stream_args.record_window_frames,
@@ -108,8 +122,10 @@ class StreamRecorder:
         self._state.records += 1
         return await record_counts(
             self._context,
+            caller=self._caller,
+            idempotency_key=f"{self._key_prefix}:{self._state.records}",
             location_id=self._location_id,
-            request_id=f"{self._state.session_id}:{self._state.records}",
+            request_id=self._request_id,
             image=frame.data,
             result=result,
             latency_ms=elapsed_ms(frame.received_at),

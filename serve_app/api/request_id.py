@@ -30,14 +30,13 @@ class RequestIdMiddleware:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if not self.echo:
-            supplied = HTTPConnection(scope).headers.get(HEADER) or uuid.uuid4().hex
-            scope.setdefault("state", {})["request_id"] = supplied
-            await self.app(scope, receive, send)
-            return
         supplied = HTTPConnection(scope).headers.get(HEADER, "")
+        # Serve's proxy passes any id on: the one the app uses, logs and records is bounded.
         request_id = supplied if _SANE_ID.match(supplied) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        if not self.echo:
+            await self.app(scope, receive, send)
+            return
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

@@ -17,6 +17,7 @@ from serve_app.api.errors import ws_close_code
 from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
 from serve_app.api.guards import authenticate, refused
 from serve_app.api.recording import StreamRecorder
+from serve_app.api.request_id import request_id_of
 from serve_app.api.schemas.detection import (
     ImageInfo,
     ModelRefOut,
@@ -108,7 +109,9 @@ async def _serve_stream(
     recorder = None
     if state.location_id is not None:
         await context.inventory.require_location(state.location_id)
-        recorder = StreamRecorder(context, state)
+        recorder = StreamRecorder(
+            context, state, caller=principal.caller, request_id=request_id_of(websocket)
+        )
     await context.state.streams.save(state)
     await StreamConnection(websocket, context, principal, state, recorder).run()
 

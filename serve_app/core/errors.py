@@ -51,6 +51,12 @@ class OverloadedError(ServiceError):
     code = "overloaded"
 
 
+class ReplicaLostError(NotReadyError):
+    """A backend replica died while serving the request, and so did the one retry."""
+
+    code = "replica_lost"
+
+
 class UpstreamTimeoutError(ServiceError):
     code = "timeout"
 
@@ -118,6 +124,18 @@ class ConflictError(ServiceError):
     """The object would duplicate one that exists (e.g. a location name)."""
 
     code = "conflict"
+
+
+class InvalidIdempotencyKeyError(ServiceError):
+    """An `Idempotency-Key` header that is empty, too long or has characters outside the set."""
+
+    code = "invalid_idempotency_key"
+
+
+class IdempotencyConflictError(ServiceError):
+    """The caller's idempotency key already names a record of another image or location."""
+
+    code = "idempotency_conflict"
 
 
 class StoreUnavailableError(ServiceError):

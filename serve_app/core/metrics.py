@@ -160,7 +160,8 @@ class InventoryMetrics:
     def __init__(self) -> None:
         self._records = Counter(
             "medinv_inventory_records_total",
-            description="Detection records by outcome: written, queued (spooled), replayed.",
+            description="Detection records by outcome: written, queued (spooled), replayed, "
+            "duplicate, conflict, dead_lettered.",
             tag_keys=("outcome",),
         )
         self._spool_depth = _GaugeKeeper(

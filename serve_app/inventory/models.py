@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     String,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -84,11 +85,19 @@ class Item(Base):
 
 
 class DetectionRecord(Base):
+    """One recorded detection. `(caller, idempotency_key)` is its identity: a key is unique per
+    caller; `request_id` is only the trace id of the request that made it."""
+
     __tablename__ = "detection_records"
-    __table_args__ = (Index("ix_detection_records_location_time", "location_id", "recorded_at"),)
+    __table_args__ = (
+        Index("ix_detection_records_location_time", "location_id", "recorded_at"),
+        UniqueConstraint("caller", "idempotency_key", name="uq_detection_records_caller_key"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    request_id: Mapped[str] = mapped_column(String(255), unique=True)
+    caller: Mapped[str] = mapped_column(String(64))
+    idempotency_key: Mapped[str] = mapped_column(String(255))
+    request_id: Mapped[str] = mapped_column(String(255))
     location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
     model_name: Mapped[str] = mapped_column(String(100))

@@ -3,8 +3,12 @@
 While the spool holds anything, new records join its end instead of going straight to the
 database, so the records of a location reach the database in the order they were accepted.
 A background task replays the spool in batches once the database answers again; every
-write is `INSERT … ON CONFLICT (request_id) DO NOTHING`, so a batch written twice (its
-commit succeeded but the spool was not trimmed) still lands once.
+write is `INSERT … ON CONFLICT (caller, idempotency_key) DO NOTHING`, so a batch written
+twice (its commit succeeded but the spool was not trimmed) still lands once.
+
+The outcome said is what happened: `written` only when this record was inserted, `queued`
+only when it was appended to the spool, `duplicate` when its key was recorded (or queued) for
+the same location and image before; the same key for another one is a conflict error.
 """
 
 import asyncio
@@ -18,7 +22,14 @@ from serve_app.core.metrics import InventoryMetrics
 from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import get_location
 from serve_app.inventory.database import Database, create_engine
-from serve_app.inventory.records import CountRecord, items_below_par, write_records
+from serve_app.inventory.records import (
+    CountRecord,
+    WriteOutcome,
+    idempotency_conflict,
+    items_below_par,
+    recorded_before,
+    write_records,
+)
 from serve_app.inventory.spool import Spool
 
 logger = logging.getLogger("ray.serve")
@@ -27,7 +38,7 @@ REPLAY_BATCH = 200
 _UNAVAILABLE = (StoreUnavailableError, TimeoutError)
 
 
-RecordOutcome = Literal["written", "queued"]
+RecordOutcome = Literal["written", "queued", "duplicate"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,9 @@ class InventoryRecorder:
         self._retry_interval_s = retry_interval_s
         self._metrics = InventoryMetrics()
         self._known_locations: set[int] = set()  # locations are never deleted
+        # Whether the last write reached the database: only then is a key checked there before
+        # its record is queued (during an outage each check would only wait for the timeout).
+        self._reachable = True
         self._replayer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -87,17 +101,37 @@ class InventoryRecorder:
         self._known_locations.add(location_id)
 
     async def record(self, record: CountRecord) -> RecordOutcome:
+        """Write the record, or queue it; `IdempotencyConflictError` when its key names
+        another record, `SpoolFullError` when it can be neither written nor queued."""
         if not await self._spool.has_records():
             try:
-                await asyncio.wait_for(self._write([record]), self._write_timeout_s)
-            except (StoreUnavailableError, TimeoutError) as error:
+                (outcome,) = await self._written([record], self._write_timeout_s)
+            except _UNAVAILABLE as error:
                 logger.warning("inventory database unavailable, spooling records: %s", error)
             else:
-                self._metrics.records("written")
-                return "written"
-        await self._spool.append(record)  # SpoolFullError when full: refused, not dropped
-        self._metrics.records("queued")
-        return "queued"
+                return self._answer(outcome, record)
+        elif self._reachable and (earlier := await self._recorded_before(record)) is not None:
+            # The spool is draining: a key the database holds is answered from there, not
+            # queued to be found taken later.
+            return self._answer(earlier, record)
+        queued = await self._spool.append(record)  # SpoolFullError when full: not dropped
+        self._metrics.records(queued)
+        return queued
+
+    def _answer(self, outcome: WriteOutcome, record: CountRecord) -> RecordOutcome:
+        self._metrics.records(outcome)
+        if outcome == "conflict":
+            raise idempotency_conflict(record)
+        return outcome
+
+    async def _recorded_before(self, record: CountRecord) -> WriteOutcome | None:
+        try:
+            async with asyncio.timeout(self._write_timeout_s):
+                async with self.database.session() as session:
+                    return await recorded_before(session, record)
+        except _UNAVAILABLE:
+            self._reachable = False
+            return None
 
     async def status(self) -> StoreStatus:
         depth = await self._spool.depth()
@@ -105,22 +139,32 @@ class InventoryRecorder:
         return StoreStatus(status="degraded" if depth else "ok", spooled=depth)
 
     async def replay(self) -> int:
-        """Write the spooled records, oldest first, until the spool is empty; how many."""
+        """Write the spooled records, oldest first, until the spool is empty; how many were
+        new (not duplicates)."""
         replayed = 0
-        while batch := await self._spool.oldest(REPLAY_BATCH):
+        batch_size = REPLAY_BATCH
+        while batch := await self._spool.oldest(batch_size):
             try:
-                await asyncio.wait_for(
-                    self._write([record for _, record in batch]), self._write_timeout_s * 5
+                outcomes = await self._written(
+                    [record for _, record in batch], self._write_timeout_s * 5
                 )
+            except TimeoutError:
+                if len(batch) == 1:
+                    raise
+                # A slow database, not a down one: smaller batches still commit in time. The
+                # same batch retried whole would time out forever while new records queue.
+                batch_size = len(batch) // 2
+                continue
             except _UNAVAILABLE:
                 raise
             except Exception:
                 # Something in the batch is refused for good: find it, set it aside.
                 replayed += await self._replay_one_by_one(batch)
             else:
+                for (seq, record), outcome in zip(batch, outcomes, strict=True):
+                    replayed += await self._settle(seq, record, outcome)
                 await self._spool.remove(batch[-1][0])
-                replayed += len(batch)
-                self._metrics.records("replayed", len(batch))
+                batch_size = min(REPLAY_BATCH, batch_size * 2)
             self._metrics.spool_depth(await self._spool.depth())
         return replayed
 
@@ -128,24 +172,35 @@ class InventoryRecorder:
         written = 0
         for seq, record in batch:
             try:
-                await asyncio.wait_for(self._write([record]), self._write_timeout_s)
+                (outcome,) = await self._written([record], self._write_timeout_s)
             except _UNAVAILABLE:
                 raise
             except Exception as error:
-                reason = f"{type(error).__name__}: {error}"
-                await self._spool.dead_letter(seq, reason)
-                self._metrics.records("dead_lettered")
-                logger.error(
-                    "inventory record %s refused by the database, moved to the spool's "
-                    "dead letters: %s",
-                    record.request_id,
-                    reason[:500],
-                )
+                await self._dead_letter(seq, record, f"{type(error).__name__}: {error}")
                 continue
+            written += await self._settle(seq, record, outcome)
             await self._spool.remove(seq)
-            written += 1
-            self._metrics.records("replayed")
         return written
+
+    async def _settle(self, seq: int, record: CountRecord, outcome: WriteOutcome) -> int:
+        """Account for a replayed record; 1 if it was written. A duplicate (written before,
+        by this spool or a retry elsewhere) is done; a conflict was answered `queued` while
+        its key could not be checked, and is kept as a dead letter instead of dropped."""
+        if outcome == "conflict":
+            conflict = idempotency_conflict(record)
+            await self._dead_letter(seq, record, f"{conflict.code}: {conflict.message}")
+            return 0
+        self._metrics.records("replayed" if outcome == "written" else outcome)
+        return 1 if outcome == "written" else 0
+
+    async def _dead_letter(self, seq: int, record: CountRecord, reason: str) -> None:
+        await self._spool.dead_letter(seq, reason)
+        self._metrics.records("dead_lettered")
+        logger.error(
+            "inventory record %s refused by the database, moved to the spool's dead letters: %s",
+            record.request_id,
+            reason[:500],
+        )
 
     async def _replay_forever(self) -> None:
         while True:
@@ -161,10 +216,20 @@ class InventoryRecorder:
             if replayed:
                 logger.info("replayed %d spooled inventory records", replayed)
 
-    async def _write(self, records: list[CountRecord]) -> None:
+    async def _written(self, records: list[CountRecord], timeout_s: float) -> list[WriteOutcome]:
+        try:
+            outcomes = await asyncio.wait_for(self._write(records), timeout_s)
+        except _UNAVAILABLE:
+            self._reachable = False
+            raise
+        self._reachable = True
+        return outcomes
+
+    async def _write(self, records: list[CountRecord]) -> list[WriteOutcome]:
         locations = sorted({record.location_id for record in records})
         async with self.database.session() as session:
-            await write_records(session, records=records)
+            outcomes = await write_records(session, records=records)
             below = [await items_below_par(session, location_id=i) for i in locations]
         for location_id, count in zip(locations, below, strict=True):
             self._metrics.items_below_par(location_id, count)
+        return outcomes

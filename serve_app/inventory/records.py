@@ -1,22 +1,34 @@
-"""Writing detection records: idempotent on request id, and the stock they imply."""
+"""Writing detection records: idempotent per caller and key, and the stock they imply."""
 
 import hashlib
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from serve_app.core.errors import IdempotencyConflictError
 from serve_app.core.payloads import DetectionResult
 from serve_app.inventory.models import DetectionCount, DetectionRecord, Item, Stock
 from serve_app.inventory.upsert import insert_for
 
+# What writing a record did: stored it, or found its key taken by the same request (a
+# duplicate: same location and image) or by another one (a conflict); neither is stored.
+WriteOutcome = Literal["written", "duplicate", "conflict"]
+# The caller of records made before keys were scoped (migration 0003): no request is made as it.
+LEGACY_CALLER = "unscoped"
+
 
 @dataclass(frozen=True)
 class CountRecord:
-    """One detection's counts at one location: what the API records and the spool keeps."""
+    """One detection's counts at one location: what the API records and the spool keeps.
 
+    `(caller, idempotency_key)` identifies it; `request_id` is the trace id of its request.
+    """
+
+    caller: str
+    idempotency_key: str
     request_id: str
     location_id: int
     recorded_at: datetime
@@ -30,6 +42,8 @@ class CountRecord:
     def from_result(
         cls,
         *,
+        caller: str,
+        idempotency_key: str,
         request_id: str,
         location_id: int,
         image: bytes,
@@ -38,6 +52,8 @@ class CountRecord:
         counts: dict[str, int] | None = None,
     ) -> "CountRecord":
         return cls(
+            caller=caller,
+            idempotency_key=idempotency_key,
             request_id=request_id,
             location_id=location_id,
             recorded_at=datetime.now(UTC),
@@ -48,24 +64,42 @@ class CountRecord:
             latency_ms=round(latency_ms, 2),
         )
 
+    @property
+    def scoped_key(self) -> str:
+        # A caller never contains "/": the key after it may hold anything.
+        return f"{self.caller}/{self.idempotency_key}"
+
+    def repeats(self, location_id: int, image_sha256: str) -> bool:
+        """Whether a record of this location and image is this one made again (a retry)."""
+        return (location_id, image_sha256) == (self.location_id, self.image_sha256)
+
     def to_json(self) -> dict[str, Any]:
         return {**asdict(self), "recorded_at": self.recorded_at.isoformat()}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "CountRecord":
-        return cls(**{**data, "recorded_at": datetime.fromisoformat(data["recorded_at"])})
+        # A spool written before keys were scoped holds records keyed by their request id.
+        keyed = {"caller": LEGACY_CALLER, "idempotency_key": data["request_id"]} | data
+        return cls(**{**keyed, "recorded_at": datetime.fromisoformat(data["recorded_at"])})
 
 
-async def write_records(session: AsyncSession, *, records: list[CountRecord]) -> int:
-    """Insert the records in order and update stock; a request id seen before is skipped.
+def idempotency_conflict(record: CountRecord) -> IdempotencyConflictError:
+    return IdempotencyConflictError(
+        f"the idempotency key {record.idempotency_key!r} was used for another image or "
+        "location: send a new key for a new detection"
+    )
 
-    Commits once for all of them. Returns how many were new.
-    """
-    inserted = 0
+
+async def write_records(session: AsyncSession, *, records: list[CountRecord]) -> list[WriteOutcome]:
+    """Insert the records in order and update stock; a key the caller used before is not
+    written again (`duplicate` or `conflict`). Commits once for all of them."""
+    outcomes: list[WriteOutcome] = []
     for record in records:
         statement = (
             insert_for(session, DetectionRecord)
             .values(
+                caller=record.caller,
+                idempotency_key=record.idempotency_key,
                 request_id=record.request_id,
                 location_id=record.location_id,
                 recorded_at=record.recorded_at,
@@ -74,13 +108,15 @@ async def write_records(session: AsyncSession, *, records: list[CountRecord]) ->
                 image_sha256=record.image_sha256,
                 latency_ms=record.latency_ms,
             )
-            .on_conflict_do_nothing(index_elements=["request_id"])
+            .on_conflict_do_nothing(index_elements=["caller", "idempotency_key"])
             .returning(DetectionRecord.id)
         )
         record_id = (await session.execute(statement)).scalar_one_or_none()
         if record_id is None:
+            # None: it was there a moment ago, and retention has deleted it since.
+            outcomes.append(await recorded_before(session, record) or "duplicate")
             continue
-        inserted += 1
+        outcomes.append("written")
         if record.counts:
             await session.execute(
                 insert_for(session, DetectionCount),
@@ -91,7 +127,22 @@ async def write_records(session: AsyncSession, *, records: list[CountRecord]) ->
             )
         await _update_stock(session, record)
     await session.commit()
-    return inserted
+    return outcomes
+
+
+async def recorded_before(session: AsyncSession, record: CountRecord) -> WriteOutcome | None:
+    """`duplicate` or `conflict` when the record's caller has used its key, else None."""
+    earlier = (
+        await session.execute(
+            select(DetectionRecord.location_id, DetectionRecord.image_sha256).where(
+                DetectionRecord.caller == record.caller,
+                DetectionRecord.idempotency_key == record.idempotency_key,
+            )
+        )
+    ).one_or_none()
+    if earlier is None:
+        return None
+    return "duplicate" if record.repeats(*earlier) else "conflict"
 
 
 async def _update_stock(session: AsyncSession, record: CountRecord) -> None:

@@ -3,7 +3,8 @@
 SQLite (the standard library's, synchronous) rather than a JSONL file: appends, reads and
 deletes are atomic and safe from several processes sharing the data directory, and a
 crash cannot leave half a line. Each append is committed (fsync) before the detection
-answers "queued". A request id is kept once, so a retried request is not spooled twice.
+answers "queued". A record's key (caller and idempotency key) is kept once: a retry of a
+queued record is a duplicate, another record under its key a conflict.
 Records the database refuses for good go to a dead-letter table instead of blocking the rest;
 an unreadable file is renamed aside (`*.corrupt-<time>`) and a new spool started.
 """
@@ -15,9 +16,10 @@ import sqlite3
 import threading
 import time
 from pathlib import Path
+from typing import Literal
 
 from serve_app.core.errors import SpoolFullError
-from serve_app.inventory.records import CountRecord
+from serve_app.inventory.records import LEGACY_CALLER, CountRecord, idempotency_conflict
 
 logger = logging.getLogger("ray.serve")
 
@@ -25,7 +27,7 @@ _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS spooled (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
-        request_id TEXT NOT NULL UNIQUE,
+        record_key TEXT NOT NULL UNIQUE,
         record TEXT NOT NULL
     )
     """,
@@ -34,7 +36,7 @@ _SCHEMA = (
     """
     CREATE TABLE IF NOT EXISTS dead_letter (
         seq INTEGER PRIMARY KEY,
-        request_id TEXT NOT NULL,
+        record_key TEXT NOT NULL,
         record TEXT NOT NULL,
         error TEXT NOT NULL,
         at TEXT NOT NULL DEFAULT (datetime('now'))
@@ -42,6 +44,8 @@ _SCHEMA = (
     """,
 )
 _MAX_ERROR_CHARS = 2000
+
+SpoolOutcome = Literal["queued", "duplicate"]
 
 
 class Spool:
@@ -64,8 +68,10 @@ class Spool:
             )
             self._db = _open(path)
 
-    async def append(self, record: CountRecord) -> None:
-        await asyncio.to_thread(self._append, record)
+    async def append(self, record: CountRecord) -> SpoolOutcome:
+        """Queue the record; `duplicate` when it is queued already, `IdempotencyConflictError`
+        when its key is queued for another record, `SpoolFullError` when there is no room."""
+        return await asyncio.to_thread(self._append, record)
 
     async def oldest(self, limit: int) -> list[tuple[int, CountRecord]]:
         return await asyncio.to_thread(self._oldest, limit)
@@ -103,8 +109,8 @@ class Spool:
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.execute(
-                    "INSERT OR REPLACE INTO dead_letter (seq, request_id, record, error) "
-                    "SELECT seq, request_id, record, ? FROM spooled WHERE seq = ?",
+                    "INSERT OR REPLACE INTO dead_letter (seq, record_key, record, error) "
+                    "SELECT seq, record_key, record, ? FROM spooled WHERE seq = ?",
                     (error[:_MAX_ERROR_CHARS], seq),
                 )
                 self._db.execute("DELETE FROM spooled WHERE seq = ?", (seq,))
@@ -113,11 +119,20 @@ class Spool:
                 self._db.execute("ROLLBACK")
                 raise
 
-    def _append(self, record: CountRecord) -> None:
+    def _append(self, record: CountRecord) -> SpoolOutcome:
         with self._lock:
-            # BEGIN IMMEDIATE: the size check and the insert see no other process in between.
+            # BEGIN IMMEDIATE: the checks and the insert see no other process in between.
             self._db.execute("BEGIN IMMEDIATE")
             try:
+                queued = self._db.execute(
+                    "SELECT record FROM spooled WHERE record_key = ?", (record.scoped_key,)
+                ).fetchone()
+                if queued is not None:
+                    earlier = CountRecord.from_json(json.loads(queued[0]))
+                    if not record.repeats(earlier.location_id, earlier.image_sha256):
+                        raise idempotency_conflict(record)
+                    self._db.execute("COMMIT")
+                    return "duplicate"
                 (count,) = self._db.execute("SELECT count(*) FROM spooled").fetchone()
                 if count >= self.max_records:
                     raise SpoolFullError(
@@ -125,13 +140,14 @@ class Spool:
                         "its limit: the record is refused"
                     )
                 self._db.execute(
-                    "INSERT OR IGNORE INTO spooled (request_id, record) VALUES (?, ?)",
-                    (record.request_id, json.dumps(record.to_json())),
+                    "INSERT INTO spooled (record_key, record) VALUES (?, ?)",
+                    (record.scoped_key, json.dumps(record.to_json())),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
+        return "queued"
 
     def _has_records(self) -> bool:
         with self._lock:
@@ -155,6 +171,7 @@ def _open(path: Path) -> sqlite3.Connection:
     try:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
+        _rekey_request_ids(db)
         for statement in _SCHEMA:
             db.execute(statement)
         db.execute("SELECT count(*) FROM spooled").fetchone()
@@ -162,6 +179,18 @@ def _open(path: Path) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def _rekey_request_ids(db: sqlite3.Connection) -> None:
+    """A spool from before keys were scoped names its records by request id: rename the column
+    and scope them as the database's migration 0003 did."""
+    for table in ("spooled", "dead_letter"):
+        columns = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        if "request_id" in columns:
+            db.execute("BEGIN IMMEDIATE")
+            db.execute(f"ALTER TABLE {table} RENAME COLUMN request_id TO record_key")
+            db.execute(f"UPDATE {table} SET record_key = ? || '/' || record_key", (LEGACY_CALLER,))
+            db.execute("COMMIT")
 
 
 def _quarantine(path: Path) -> Path:

@@ -3,19 +3,33 @@
 `ServePipeline` composes the Preprocessor and Detector handles: the preprocessor's response
 is passed straight into the detector call, so the decoded image never passes through the
 ingress. The ingress module imports this one and never imports torch.
+
+Every call it makes is idempotent (a detection records nothing; the ingress does), so one
+that a replica's death cut short is sent once more within the same deadline. Work whose
+answer is no longer wanted (the deadline passed, or the caller went away) is cancelled, so
+its queued views never reach a forward.
 """
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from typing import Any
 
-from ray.serve.exceptions import BackPressureError, DeploymentUnavailableError
-from ray.serve.handle import DeploymentHandle, DeploymentResponse
+from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
+from ray.serve.exceptions import (
+    BackPressureError,
+    DeploymentUnavailableError,
+    RayServeException,
+    ReplicaUnavailableError,
+)
+from ray.serve.handle import DeploymentHandle, DeploymentResponse, DeploymentResponseGenerator
 
 from serve_app.core.errors import (
     ControlPlaneError,
     ModelNotFoundError,
     NotReadyError,
     OverloadedError,
+    ReplicaLostError,
     UpstreamTimeoutError,
 )
 from serve_app.core.payloads import (
@@ -29,6 +43,13 @@ from serve_app.core.payloads import (
 from serve_app.serving.serve_control import ServeConfigClient
 
 DETECTOR_DEPLOYMENT = "Detector"
+ATTEMPTS = 2  # the first call, and one retry when a replica died under it
+_REPLICA_DEATHS = (RayActorError, WorkerCrashedError, ReplicaUnavailableError)
+
+# One call to a deployment: it sends the request(s) and returns the response to await. Every
+# response it created is listed so that all of them are cancelled when the answer is dropped.
+Response = DeploymentResponse[Any] | DeploymentResponseGenerator[Any]
+Send = Callable[[], tuple[Response, ...]]
 
 
 class ServePipeline:
@@ -49,7 +70,7 @@ class ServePipeline:
         self._known: dict[ModelRef, ModelSummary] = {}
 
     async def models(self) -> ModelsInfo:
-        info: ModelsInfo = await self._call(self._detector.models.remote())
+        info: ModelsInfo = await self._call(lambda: (self._detector.models.remote(),))
         self._active = info.active
         self._known = {summary.ref: summary for summary in info.available}
         return info
@@ -64,14 +85,20 @@ class ServePipeline:
             summary = await self._summary(model)
             # Serve routes it to a replica that has this version loaded, if one has.
             detector = self._detector.options(multiplexed_model_id=str(model))
-        preprocessed = self._preprocessor.process.remote(data, summary.input)
-        result: DetectionResult = await self._call(detector.detect.remote(preprocessed, params))
+
+        def send() -> tuple[Response, ...]:
+            preprocessed = self._preprocessor.process.remote(data, summary.input)
+            return detector.detect.remote(preprocessed, params), preprocessed
+
+        result: DetectionResult = await self._call(send)
         if model is None and result.model != summary.ref:
             self._active = None  # the model was swapped: learn its input spec again
         return result
 
     async def annotate(self, data: bytes, detections: list[Detection]) -> bytes:
-        annotated: bytes = await self._call(self._preprocessor.annotate.remote(data, detections))
+        annotated: bytes = await self._call(
+            lambda: (self._preprocessor.annotate.remote(data, detections),)
+        )
         return annotated
 
     async def activate(self, ref: ModelRef) -> ModelRef:
@@ -102,16 +129,70 @@ class ServePipeline:
         except KeyError:
             raise ModelNotFoundError(f"no model {ref} under the models root") from None
 
-    async def _call(self, response: DeploymentResponse[Any] | Any) -> Any:
-        try:
-            return await asyncio.wait_for(_resolve(response), self._timeout_s)
-        except TimeoutError:
-            raise UpstreamTimeoutError(f"no answer within {self._timeout_s:.0f} s") from None
-        except BackPressureError:
-            raise OverloadedError("the detection backend is at capacity; retry shortly") from None
-        except DeploymentUnavailableError:
-            raise NotReadyError("the detection backend is unavailable") from None
+    async def _call(self, send: Send) -> Any:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._timeout_s
+        replica_lost = False
+        for attempt in range(1, ATTEMPTS + 1):
+            responses = send()
+            try:
+                return await asyncio.wait_for(_resolve(responses[0]), deadline - loop.time())
+            except BaseException as error:
+                # Timed out, replica lost, or the caller went away (CancelledError): the
+                # queued work stops taking replica time.
+                for response in responses:
+                    _cancel(response)
+                replica_lost = replica_lost or replica_died(error)
+                if replica_died(error) and attempt < ATTEMPTS:
+                    continue
+                mapped = _service_error(error, self._timeout_s, replica_lost)
+                if mapped is error:
+                    raise
+                raise mapped from None
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
 
-async def _resolve(response: DeploymentResponse[Any] | Any) -> Any:
+def _service_error(error: BaseException, timeout_s: float, replica_lost: bool) -> BaseException:
+    if replica_lost and isinstance(error, TimeoutError | RayActorError | RayServeException):
+        # The retry died too, or waited out the deadline for the replacement replica.
+        return ReplicaLostError(
+            "a detection replica stopped while serving this request and no other one "
+            "answered in time; retry shortly"
+        )
+    if isinstance(error, TimeoutError):
+        return UpstreamTimeoutError(f"no answer within {timeout_s:.0f} s")
+    if isinstance(error, BackPressureError):
+        return OverloadedError("the detection backend is at capacity; retry shortly")
+    if isinstance(error, DeploymentUnavailableError):
+        return NotReadyError("the detection backend is unavailable")
+    return error
+
+
+def replica_died(error: BaseException) -> bool:
+    """Whether `error` says that a replica (or its worker process) died under the request.
+
+    Serve reports it as the actor error itself, as a task error caused by one (a chained
+    response whose upstream replica died), or as its own exception wrapping one.
+    """
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, _REPLICA_DEATHS):
+            return True
+        if isinstance(seen, RayTaskError):
+            seen = seen.cause
+        elif isinstance(seen, RayServeException):
+            seen = seen.__cause__
+        else:
+            return False
+    return False
+
+
+def _cancel(response: Response) -> None:
+    # Cancelling a response whose routing already failed re-raises that failure: there is
+    # nothing left to cancel, and the failure is handled from the awaited response.
+    with contextlib.suppress(Exception):
+        response.cancel()  # type: ignore[no-untyped-call]
+
+
+async def _resolve(response: Response) -> Any:
     return await response

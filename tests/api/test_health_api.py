@@ -31,13 +31,18 @@ def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
         "image/webp",
         "multipart/form-data",
     }
-    assert {"200", "400", "404", "413", "415", "422", "503", "504"} <= set(detect["responses"])
-    assert {p["name"] for p in detect["parameters"]} == {
-        "min_score",
-        "max_detections",
-        "model",
-        "location",
-        "format",
+    assert {"200", "400", "404", "409", "413", "415", "422", "503", "504"} <= set(
+        detect["responses"]
+    )
+    assert "idempotency_conflict" in detect["responses"]["409"]["description"]
+    assert "invalid_idempotency_key" in detect["responses"]["400"]["description"]
+    assert {(p["name"], p["in"]) for p in detect["parameters"]} == {
+        ("min_score", "query"),
+        ("max_detections", "query"),
+        ("model", "query"),
+        ("location", "query"),
+        ("format", "query"),
+        ("Idempotency-Key", "header"),
     }
     schemas = spec["components"]["schemas"]
     assert schemas["DetectResponse"]["example"]["counts"] == {"syringe": 1}

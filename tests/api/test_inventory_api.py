@@ -179,18 +179,6 @@ def test_detect_at_unknown_location_is_404_and_records_nothing(client: TestClien
     assert client.get("/v1/inventory").json() == {"stock": []}
 
 
-def test_same_request_id_is_recorded_once(client: TestClient) -> None:
-    location = new_location(client)
-    headers = {**JPEG, "X-Request-ID": "cam-7.frame-1"}
-    for _ in range(2):
-        response = client.post(
-            f"/v1/detect?location={location}", content=shelf_jpeg(), headers=headers
-        )
-        assert response.json()["recorded"] == "written"
-    points = history(client, location, "syringe", bucket="day")["points"]
-    assert [p["samples"] for p in points] == [1]
-
-
 def test_inventory_filters_and_alerts_follow_par_levels(client: TestClient) -> None:
     shelf, cabinet = new_location(client, "A"), new_location(client, "B")
     counts = record(client, shelf)

@@ -11,6 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from medinv_tools.paths import REPO_ROOT
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.models import DetectionRecord
 from tests.assertions import assert_error
 from tests.databases import empty_tables
 from tests.factories import shelf_jpeg
-from tests.tcp_proxy import TcpProxy
 
 SENT = 60
 CUT_AT = 20
@@ -183,3 +184,33 @@ def test_a_full_spool_refuses_records_and_keeps_what_it_has(
     proxy.restore()
     wait_until_drained(client)
     assert stored_request_ids(postgresql_url, location) == ["checked", *accepted]
+
+
+def test_a_retry_while_its_record_is_queued_is_a_duplicate(
+    client: TestClient, proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
+) -> None:
+    location = client.post(
+        "/v1/locations", json={"kind": "shelf", "name": "C"}, headers=admin
+    ).json()["id"]
+    detect(client, location, "checked")
+    proxy.cut()
+
+    def send(request_id: str, image: bytes) -> tuple[int, dict[str, Any]]:
+        response = client.post(
+            f"/v1/detect?location={location}",
+            content=image,
+            headers={**JPEG, "X-Request-ID": request_id, "Idempotency-Key": "cam-7.frame-9"},
+        )
+        return response.status_code, response.json()
+
+    first = send("first", shelf_jpeg(160, 120))
+    retried = send("retried", shelf_jpeg(160, 120))
+    other = send("other-image", shelf_jpeg(200, 150))
+
+    assert (first[0], first[1]["recorded"]) == (200, "queued")
+    assert (retried[0], retried[1]["recorded"]) == (200, "duplicate")
+    assert other[0] == 409
+    assert_error(other[1], "idempotency_conflict")
+    proxy.restore()
+    wait_until_drained(client)
+    assert stored_request_ids(postgresql_url, location) == ["checked", "first"]

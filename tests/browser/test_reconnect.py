@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
+from medinv_tools.tcp_proxy import TcpProxy
 from tests.browser.conftest import Service
-from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.browser
 

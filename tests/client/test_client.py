@@ -19,6 +19,7 @@ from medinv_client import (
     ConflictError,
     DetectionResult,
     ForbiddenError,
+    IdempotencyConflictError,
     InvalidParametersError,
     NotFoundError,
     StreamResult,
@@ -156,6 +157,26 @@ def test_inventory_round_trip(client: Client) -> None:
         client.location(2_000_000_000)
 
 
+def test_an_idempotency_key_records_a_retry_once(client: Client) -> None:
+    location = client.create_location(f"Ward {uuid.uuid4().hex}").id
+    key = uuid.uuid4().hex
+    image = shelf_jpeg(WIDTH, HEIGHT)
+
+    first = client.detect(image, location=location, idempotency_key=key)
+    retried = client.detect(image, location=location, idempotency_key=key)
+    with pytest.raises(IdempotencyConflictError) as conflict:
+        client.detect(shelf_jpeg(WIDTH, HEIGHT + 8), location=location, idempotency_key=key)
+    with pytest.raises(BadRequestError) as malformed:
+        client.detect(image, location=location, idempotency_key="not a key")
+
+    assert (first.recorded, retried.recorded) == ("written", "duplicate")
+    assert isinstance(conflict.value, ConflictError)
+    assert (conflict.value.status, conflict.value.code) == (409, "idempotency_conflict")
+    assert malformed.value.code == "invalid_idempotency_key"
+    samples = client.history(location, next(iter(first.counts)), bucket="day").points
+    assert sum(p.samples for p in samples) == 1
+
+
 def test_models_list_and_activate(client: Client) -> None:
     info = client.models()
     assert info.active.ref == str(DEFAULT_MODEL)
@@ -229,7 +250,7 @@ async def test_stream_reports_bad_frames_and_goes_on(service: Service) -> None:
 
 
 async def test_stream_resumes_after_a_dropped_connection(service: Service) -> None:
-    from tests.tcp_proxy import TcpProxy
+    from medinv_tools.tcp_proxy import TcpProxy
 
     port = int(service.url.rsplit(":", 1)[1])
     proxy = TcpProxy("127.0.0.1", port)

@@ -118,15 +118,17 @@ def test_429_is_retried_and_gives_up_after_the_attempts(flaky: Flaky) -> None:
     )
 
 
-def test_a_detection_is_retried_only_with_a_request_id(flaky: Flaky) -> None:
+def test_a_detection_is_retried_only_with_an_idempotency_key(flaky: Flaky) -> None:
     flaky.retry_after = "0"
     with Client(_url(flaky)) as client:
-        with pytest.raises(ServiceUnavailableError) as raised:
-            client.detect(b"\xff\xd8\xff")
-        assert raised.value.code == "overloaded" and raised.value.request_id == "x"
-        assert len(flaky.seen) == 1
+        for trace_only in ({}, {"request_id": "r1"}):  # a trace id names no record
+            flaky.seen.clear()
+            with pytest.raises(ServiceUnavailableError) as raised:
+                client.detect(b"\xff\xd8\xff", **trace_only)
+            assert raised.value.code == "overloaded" and raised.value.request_id == "x"
+            assert len(flaky.seen) == 1
         flaky.seen.clear()
-        assert client.detect(b"\xff\xd8\xff", request_id="r1").request_id == "r1"
+        assert client.detect(b"\xff\xd8\xff", idempotency_key="k1").request_id == "r1"
     assert [method for method, _ in flaky.seen] == ["POST", "POST"]
 
 

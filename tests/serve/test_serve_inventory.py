@@ -33,7 +33,7 @@ async def test_concurrent_detections_at_a_location_are_each_recorded_once(
                 client.post(
                     f"/v1/detect?location={location}",
                     content=shelf_jpeg(320, 240),
-                    headers={**JPEG, "X-Request-ID": f"serve-{i}"},
+                    headers={**JPEG, "Idempotency-Key": f"serve-{i}"},
                 )
                 for i in range(CONCURRENT)
             )
@@ -41,7 +41,7 @@ async def test_concurrent_detections_at_a_location_are_each_recorded_once(
         retried = await client.post(
             f"/v1/detect?location={location}",
             content=shelf_jpeg(320, 240),
-            headers={**JPEG, "X-Request-ID": "serve-0"},
+            headers={**JPEG, "Idempotency-Key": "serve-0"},
         )
         history = await client.get(
             f"/v1/inventory/{location}/history", params={"item": "syringe", "bucket": "day"}
@@ -50,7 +50,7 @@ async def test_concurrent_detections_at_a_location_are_each_recorded_once(
         ready = await client.get("/v1/ready")
 
     assert [r.json()["recorded"] for r in responses] == ["written"] * CONCURRENT
-    assert retried.json()["recorded"] == "written"  # accepted, and a no-op in the database
+    assert retried.json()["recorded"] == "duplicate"  # accepted, and not written again
     assert sum(point["samples"] for point in history.json()["points"]) == CONCURRENT
     assert stock.json()["stock"], "the counts became stock"
     assert ready.json()["store"] == {"status": "ok", "spooled": 0}
@@ -88,7 +88,7 @@ async def test_two_ingress_replicas_writing_at_once_record_each_detection_once(
                     client.post(
                         f"/v1/detect?location={location}",
                         content=shelf_jpeg(320, 240),
-                        headers={**JPEG, "X-Request-ID": f"two-replicas-{i}"},
+                        headers={**JPEG, "Idempotency-Key": f"two-replicas-{i}"},
                     )
                     for i in range(2 * CONCURRENT)
                 )

@@ -34,15 +34,24 @@ async def location_id(session: AsyncSession) -> int:
 
 
 def count_record(
-    request_id: str, location_id: int, minutes: float, counts: dict[str, int]
+    key: str,
+    location_id: int,
+    minutes: float,
+    counts: dict[str, int],
+    *,
+    caller: str = "key:test",
+    image_sha256: str = "ab" * 32,
 ) -> CountRecord:
+    """A record under `key`, which is also its request id."""
     return CountRecord(
-        request_id=request_id,
+        caller=caller,
+        idempotency_key=key,
+        request_id=key,
         location_id=location_id,
         recorded_at=T0 + timedelta(minutes=minutes),
         model_name="demo-ssdlite",
         model_version="0.0.0-untrained",
-        image_sha256="ab" * 32,
+        image_sha256=image_sha256,
         counts=counts,
         latency_ms=40.0,
     )

@@ -1,11 +1,16 @@
-"""Alembic: from an empty database up to head, back down to nothing, and up again."""
+"""Alembic: from an empty database up to head, back down to nothing, and up again; revisions
+that change tables keep the rows they hold."""
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import inspect
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from serve_app.core.settings import Settings
@@ -55,3 +60,85 @@ def test_upgrade_downgrade_upgrade(empty_database: str) -> None:
 
     upgrade(empty_database)
     assert tables(empty_database) == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_the_migrated_schema_is_the_orm_models(empty_database: str) -> None:
+    """Tables, columns, types, indexes and unique constraints: what the queries assume."""
+
+    async def differences() -> list[object]:
+        engine = create_engine(empty_database, Settings())
+        try:
+            async with engine.connect() as connection:
+                return await connection.run_sync(
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                )
+        finally:
+            await engine.dispose()
+
+    upgrade(empty_database)
+    assert asyncio.run(differences()) == []
+
+
+async def _execute(url: str, statement: str, **params: object) -> list[tuple[object, ...]]:
+    engine = create_engine(url, Settings())
+    try:
+        async with engine.begin() as connection:
+            result = await connection.execute(text(statement), params)
+            return [tuple(row) for row in result] if result.returns_rows else []
+    finally:
+        await engine.dispose()
+
+
+def execute(url: str, statement: str, **params: object) -> list[tuple[object, ...]]:
+    return asyncio.run(_execute(url, statement, **params))
+
+
+def insert_record(url: str, request_id: str, **key: str) -> None:
+    columns = "".join(f", {name}" for name in key)
+    values = "".join(f", :{name}" for name in key)
+    execute(
+        url,
+        "INSERT INTO detection_records (request_id, location_id, recorded_at, model_name, "
+        f"model_version, image_sha256, latency_ms{columns}) VALUES (:request_id, 1, :at, 'm', "
+        f"'1', :sha, 40.0{values})",
+        request_id=request_id,
+        at=datetime(2026, 5, 1),
+        sha="ab" * 32,
+        **key,
+    )
+
+
+def test_idempotency_keys_keep_every_record_and_its_counts(empty_database: str) -> None:
+    url = empty_database
+    upgrade(url, "0002")
+    execute(
+        url,
+        "INSERT INTO locations (id, kind, name, created_at) VALUES (1, 'shelf', 'A', :at)",
+        at=datetime(2026, 5, 1),
+    )
+    for request_id in ("a", "b"):
+        insert_record(url, request_id)
+    execute(
+        url,
+        "INSERT INTO detection_counts (record_id, label, count) "
+        "SELECT id, 'syringe', 3 FROM detection_records",
+    )
+
+    upgrade(url)
+    keys = "SELECT request_id, caller, idempotency_key FROM detection_records ORDER BY id"
+    assert execute(url, keys) == [("a", "unscoped", "a"), ("b", "unscoped", "b")]
+    counts = "SELECT count(*) FROM detection_counts"
+    assert execute(url, counts) == [(2,)]
+    insert_record(url, "a", caller="key:k1", idempotency_key="a")  # a trace id may repeat
+    with pytest.raises(IntegrityError):
+        insert_record(url, "c", caller="key:k1", idempotency_key="a")
+
+    downgrade(url, "0002")
+    request_ids = "SELECT request_id FROM detection_records ORDER BY id"
+    assert execute(url, request_ids) == [("a",), ("b",), ("key:k1/a",)]
+    assert execute(url, counts) == [(2,)]
+    with pytest.raises(IntegrityError):
+        insert_record(url, "a")  # unique again, as 0002's code expects
+
+    upgrade(url)
+    assert execute(url, counts) == [(2,)]

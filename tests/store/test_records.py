@@ -1,6 +1,7 @@
-"""Writing records: exactly once per request id, and the stock and low-stock state they imply."""
+"""Writing records: exactly once per caller and key, what a key used again says, and the stock
+and low-stock state they imply."""
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.inventory.catalog import put_item
@@ -14,11 +15,50 @@ async def stock(session: AsyncSession, location_id: int) -> dict[str, int]:
     return {s.label: s.count for s in await stock_levels(session, location_id=location_id)}
 
 
-async def test_a_request_id_is_written_once(session: AsyncSession, location_id: int) -> None:
+async def records_stored(session: AsyncSession) -> int:
+    return int(await session.scalar(select(func.count()).select_from(DetectionRecord)) or 0)
+
+
+async def test_a_key_is_written_once(session: AsyncSession, location_id: int) -> None:
     records = [count_record(f"r{i}", location_id, i, {"syringe": i}) for i in range(3)]
-    assert await write_records(session, records=records) == 3
-    assert await write_records(session, records=records) == 0
-    assert await session.scalar(select(func.count()).select_from(DetectionRecord)) == 3
+    assert await write_records(session, records=records) == ["written"] * 3
+    assert await write_records(session, records=records) == ["duplicate"] * 3
+    assert await records_stored(session) == 3
+
+
+async def test_a_key_used_for_another_image_or_location_is_a_conflict(
+    session: AsyncSession, location_id: int
+) -> None:
+    other_location = location_id + 1
+    await session.execute(
+        text(
+            "INSERT INTO locations (id, kind, name, created_at) VALUES (:id, 'room', 'other', :at)"
+        ),
+        {"id": other_location, "at": T0.replace(tzinfo=None)},
+    )
+    await write_records(session, records=[count_record("k", location_id, 0, {"mask": 1})])
+
+    outcomes = await write_records(
+        session,
+        records=[
+            count_record("k", location_id, 1, {"mask": 2}, image_sha256="cd" * 32),
+            count_record("k", other_location, 1, {"mask": 2}),
+            count_record("k", location_id, 1, {"mask": 9}),  # same image: a retry
+        ],
+    )
+
+    assert outcomes == ["conflict", "conflict", "duplicate"]
+    assert await records_stored(session) == 1
+    assert await stock(session, location_id) == {"mask": 1}
+
+
+async def test_keys_are_per_caller(session: AsyncSession, location_id: int) -> None:
+    records = [
+        count_record("k", location_id, 0, {"mask": 1}, caller=caller)
+        for caller in ("key:a", "key:b", "anonymous")
+    ]
+    assert await write_records(session, records=records) == ["written"] * 3
+    assert await records_stored(session) == 3
 
 
 async def test_stock_is_the_latest_record_and_absent_labels_count_zero(

@@ -237,3 +237,19 @@ def test_load_and_check_rejects_a_file_that_is_not_a_mapping(tmp_path: Path, tex
     path.write_text(text)
 
     assert load_and_check(path) == [f"{path} does not hold a mapping"]
+
+
+@pytest.mark.parametrize("name", ["Ingress", "Preprocessor", "Detector"])
+@pytest.mark.parametrize("bound", [None, -1])
+def test_an_unbounded_queue_is_reported(
+    config: dict[str, Any], name: str, bound: int | None
+) -> None:
+    entry = deployment(config, name)
+    entry.pop("max_queued_requests", None)
+    if bound is not None:
+        entry["max_queued_requests"] = bound
+
+    assert check_serve_config(config) == [
+        f"{APP}.deployments[{name}].max_queued_requests: set a bound (>= 1); "
+        "unbounded queues hide overload"
+    ]

@@ -34,7 +34,7 @@ T = TypeVar("T", bound=BaseModel)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of idempotent calls (GET, PUT, a detection with a request id) on 429 and 503
+    """Retries of idempotent calls (GET, PUT, a detection with an idempotency key) on 429 and 503
     (waiting `Retry-After` when the service sends it, at most `max_wait_s`) and on connection
     errors (exponential backoff from `backoff_s`, with jitter). `attempts` counts the first."""
 
@@ -99,11 +99,14 @@ def detect_call(
     location: int | None,
     model: str | None,
     request_id: str | None,
+    idempotency_key: str | None,
 ) -> Call:
     data = encode_image(image)
     headers = {"Content-Type": media_type(data)}
     if request_id is not None:
         headers["X-Request-ID"] = request_id
+    if idempotency_key is not None:
+        headers["Idempotency-Key"] = idempotency_key
     return Call(
         "POST",
         "/v1/detect",
@@ -115,8 +118,8 @@ def detect_call(
         },
         content=data,
         headers=headers,
-        # The request id is the record's key: a retried detection is recorded once.
-        idempotent=request_id is not None,
+        # The key names the record: a retried detection is recorded once.
+        idempotent=idempotency_key is not None,
     )
 
 

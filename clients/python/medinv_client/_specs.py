@@ -63,6 +63,7 @@ def detect(
     location: int | None,
     model: str | None,
     request_id: str | None,
+    idempotency_key: str | None,
 ) -> Spec[DetectionResult]:
     call = detect_call(
         image,
@@ -71,6 +72,7 @@ def detect(
         location=location,
         model=model,
         request_id=request_id,
+        idempotency_key=idempotency_key,
     )
     return Spec(call, lambda r: decode(r, DetectionResult))
 

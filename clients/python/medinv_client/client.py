@@ -87,7 +87,7 @@ class Client:
     """A blocking client of API v1.
 
     `api_key` defaults to `$MEDINV_API_KEY` (sent as `Authorization: Bearer`). Idempotent calls
-    (GETs, PUTs, a detection with a `request_id`) are retried on 429 and 503, honouring
+    (GETs, PUTs, a detection with an `idempotency_key`) are retried on 429 and 503, honouring
     `Retry-After`, and on connection errors, as `retry` says. Errors are `medinv_client.errors`
     exceptions carrying the service's `code`, `message` and `request_id`.
     """
@@ -159,10 +159,14 @@ class Client:
         location: int | None = None,
         model: str | None = None,
         request_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DetectionResult:
         """Detect supply items in one image: bytes (JPEG, PNG, WebP), a path, a PIL image or an
         RGB uint8 NumPy array. `location` records the counts there; `model` pins `name:version`;
-        `request_id` (sent as X-Request-ID) makes the call retriable and its record unique."""
+        `request_id` is sent as X-Request-ID (the trace id). `idempotency_key` (sent as
+        Idempotency-Key) names the record and makes the call retriable: a retry answers
+        `recorded="duplicate"` and records nothing more; the key reused for another image raises
+        `IdempotencyConflictError`."""
         return self._run(
             _specs.detect(
                 image,
@@ -171,6 +175,7 @@ class Client:
                 location=location,
                 model=model,
                 request_id=request_id,
+                idempotency_key=idempotency_key,
             )
         )
 
@@ -362,6 +367,7 @@ class AsyncClient:
         location: int | None = None,
         model: str | None = None,
         request_id: str | None = None,
+        idempotency_key: str | None = None,
     ) -> DetectionResult:
         """As `Client.detect`."""
         return await self._run(
@@ -372,6 +378,7 @@ class AsyncClient:
                 location=location,
                 model=model,
                 request_id=request_id,
+                idempotency_key=idempotency_key,
             )
         )
 

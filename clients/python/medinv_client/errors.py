@@ -34,7 +34,7 @@ class ApiError(MedinvError):
 
 
 class BadRequestError(ApiError):
-    """400: `invalid_image`, `bad_request`."""
+    """400: `invalid_image`, `bad_request`, `invalid_idempotency_key`."""
 
 
 class UnauthorizedError(ApiError):
@@ -51,6 +51,11 @@ class NotFoundError(ApiError):
 
 class ConflictError(ApiError):
     """409: e.g. a location name that is taken."""
+
+
+class IdempotencyConflictError(ConflictError):
+    """409 `idempotency_conflict`: the idempotency key names a record of another image or
+    location. Send a new key for a new detection."""
 
 
 class PayloadTooLargeError(ApiError):
@@ -89,7 +94,7 @@ _BY_STATUS: dict[int, type[ApiError]] = {
     429: RateLimitedError,
     503: ServiceUnavailableError,
 }
-# Codes that arrive on a stream (no HTTP status) or that pick a class over the status.
+# Codes that arrive on a stream (no HTTP status), or that name a subclass of their status's.
 _BY_CODE: dict[str, type[ApiError]] = {
     "invalid_image": BadRequestError,
     "bad_request": BadRequestError,
@@ -98,6 +103,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
     "not_found": NotFoundError,
     "model_not_found": NotFoundError,
     "conflict": ConflictError,
+    "idempotency_conflict": IdempotencyConflictError,
+    "invalid_idempotency_key": BadRequestError,
     "payload_too_large": PayloadTooLargeError,
     "image_too_large": PayloadTooLargeError,
     "unsupported_media_type": UnsupportedMediaTypeError,
@@ -112,11 +119,13 @@ _BY_CODE: dict[str, type[ApiError]] = {
 
 
 def error_class(status: int | None, code: str) -> type[ApiError]:
+    by_code = _BY_CODE.get(code)
     if status is not None and status in _BY_STATUS:
-        return _BY_STATUS[status]
+        by_status = _BY_STATUS[status]
+        return by_code if by_code is not None and issubclass(by_code, by_status) else by_status
     if status is not None and status >= 500:
         return ServerError
-    return _BY_CODE.get(code, ApiError)
+    return by_code or ApiError
 
 
 def api_error(

@@ -16,7 +16,7 @@ from medinv_client.export import coco_results, to_supervision
 if TYPE_CHECKING:
     import supervision
 
-Recorded = Literal["written", "queued"] | None
+Recorded = Literal["written", "queued", "duplicate"] | None
 
 
 class _Model(BaseModel):

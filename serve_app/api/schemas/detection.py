@@ -20,7 +20,7 @@ _DETECTION_EXAMPLE: dict[str, Any] = {
 }
 
 
-Recorded = Literal["written", "queued"] | None
+Recorded = Literal["written", "queued", "duplicate"] | None
 
 
 class ModelRefOut(BaseModel):
@@ -76,7 +76,9 @@ class DetectResponse(BaseModel):
     recorded: Recorded = Field(
         default=None,
         description="with ?location: the counts were written to the inventory, or queued on "
-        "disk while the database is unreachable; null without ?location",
+        "disk while the database is unreachable, or are a duplicate: the Idempotency-Key's "
+        "record of this image, written or queued before, and nothing new was recorded; null "
+        "without ?location",
     )
 
     @classmethod

@@ -11,12 +11,12 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.assertions import assert_error
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
-from tests.tcp_proxy import TcpProxy
 
 JPEG = {"Content-Type": "image/jpeg"}
 CACHE_TTL_S = 0.2

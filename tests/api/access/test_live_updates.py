@@ -86,6 +86,25 @@ def test_without_redis_updates_reach_the_replicas_own_subscribers(
     assert update["type"] == "counts" and update["request_id"] == detection["request_id"]
 
 
+def test_a_duplicate_is_not_published_again(make_client: ApiFactory, settings: Settings) -> None:
+    client = make_client(settings.model_copy(update={"redis_url": None, "auth_required": False}))
+    key = bearer(create_api_key(settings.resolved_database_url, "admin"))
+    location = client.post(
+        "/v1/locations", json={"kind": "shelf", "name": "retried"}, headers=key
+    ).json()["id"]
+    with client.websocket_connect("/v1/inventory/updates") as socket:
+        assert socket.receive_json() == {"type": "subscribed"}
+        first = _detect_at(client, location, {"Idempotency-Key": "k1"})
+        retried = _detect_at(client, location, {"Idempotency-Key": "k1"})
+        then = _detect_at(client, location, {"Idempotency-Key": "k2"})
+        counts: list[dict[str, Any]] = []
+        while len(counts) < 2:  # below_par messages too, if an earlier test set par levels
+            if (update := socket.receive_json())["type"] == "counts":
+                counts.append(update)
+    assert retried["recorded"] == "duplicate"
+    assert [u["request_id"] for u in counts] == [first["request_id"], then["request_id"]]
+
+
 def test_subscribers_beyond_the_cap_are_closed_with_1013_and_opening_spends_a_token(
     make_client: ApiFactory, settings: Settings
 ) -> None:

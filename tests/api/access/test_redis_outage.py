@@ -12,11 +12,11 @@ from fastapi.testclient import TestClient
 from redis.asyncio.connection import parse_url
 from starlette.websockets import WebSocketDisconnect
 
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.settings import Settings
 from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
-from tests.tcp_proxy import TcpProxy
 
 JPEG = {"Content-Type": "image/jpeg"}
 REQUESTS_DURING_OUTAGE = 10

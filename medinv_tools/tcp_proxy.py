@@ -1,6 +1,7 @@
-"""A TCP proxy the tests can cut and restore: a database outage without touching the server.
+"""A TCP proxy that can be cut and restored: a database outage without touching the server.
 
-It runs its own event loop in a thread, so blocking test code (TestClient) can drive it.
+The tests put it in front of PostgreSQL and Redis, and so does `loadtest chaos`. It runs its
+own event loop in a thread, so blocking code (a TestClient, the chaos run) can drive it.
 `cut()` stops listening and aborts every open connection (clients see resets, then refused
 connections); `restore()` listens on the same port again.
 """
