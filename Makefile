@@ -18,7 +18,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 PROMETHEUS_PORT ?= 9090
 
 .PHONY: help install install-dev install-bench run stop test fuzz lint bench bench-swap bench-onnx \
-	migrate monitor monitor-stop prometheus diagram chaos
+	migrate monitor monitor-stop prometheus chromium diagram chaos
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -70,6 +70,7 @@ run: migrate
 	@echo "  API        http://127.0.0.1:8000/v1/detect   (POST an image)"
 	@echo "  Stream     ws://127.0.0.1:8000/v1/stream"
 	@echo "  Inventory  http://127.0.0.1:8000/v1/inventory   (POST /v1/locations, then ?location=ID on detect)"
+	@echo "  Console    http://127.0.0.1:8000/   (live camera detection, inventory, models)"
 	@echo "  API docs   http://127.0.0.1:8000/docs"
 	@echo "  Dashboard  http://127.0.0.1:8265   (RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=.run/ray_auth_token)"
 	@echo "  Metrics    http://127.0.0.1:8080/metrics   (Prometheus + rules: make monitor)"
@@ -92,6 +93,18 @@ prometheus:
 	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  $$SUDO apt-get install -y -qq --no-install-recommends prometheus >/dev/null
 
+# Debian's `chromium`, for the browser tests (Playwright drives it; it downloads no browser of
+# its own): installed when missing, as root or through passwordless sudo.
+chromium:
+	@if command -v chromium >/dev/null; then exit 0; \
+	elif [ "$$(id -u)" = 0 ]; then SUDO=; \
+	elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "chromium is missing and apt-get needs root: apt-get install chromium" >&2; \
+	  exit 1; fi; \
+	echo "installing Debian's chromium package"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	  $$SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null
+
 monitor: install prometheus
 	$(MEDINV) monitor --prometheus-port $(PROMETHEUS_PORT)
 	@echo "  Prometheus http://127.0.0.1:$(PROMETHEUS_PORT)   (alerts: /alerts, targets: /targets)"
@@ -101,8 +114,9 @@ monitor-stop:
 	@if [ -x $(MEDINV) ]; then $(MEDINV) monitor-stop --prometheus-port $(PROMETHEUS_PORT); fi
 
 # The monitoring tests need prometheus/promtool: without them they skip, which CI
-# (MEDINV_REQUIRE_SERVICES=1) counts as a failure.
-test: install-dev
+# (MEDINV_REQUIRE_SERVICES=1) counts as a failure. The browser tests need chromium and fail
+# without it.
+test: install-dev chromium
 	@$(MAKE) --no-print-directory prometheus || echo "warning: no prometheus; its tests skip" >&2
 	$(BIN)/pytest
 

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from serve_app.core.payloads import (
     BatchingInfo,
+    Detection,
     DetectionResult,
     DetectParams,
     ModelRef,
     ModelsInfo,
 )
+from serve_app.model.annotate import annotate_image
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
 from serve_app.model.loader import load_directory, load_registered
@@ -54,6 +56,12 @@ class LocalPipeline:
         if model is not None and model != chosen.ref:
             chosen = await self._pinned_model(model)
         return await loop.run_in_executor(self._pool, chosen.infer, data, params, self._limits)
+
+    async def annotate(self, data: bytes, detections: list[Detection]) -> bytes:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(
+            self._pool, annotate_image, data, detections, self._limits
+        )
 
     async def _pinned_model(self, ref: ModelRef) -> DetectionModel:
         if ref in self._pinned:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from serve_app.access.controls import AccessControls
 from serve_app.api import (
+    console,
     detect,
     health,
     inventory,
@@ -32,7 +33,8 @@ DESCRIPTION = """\
 Detect medical supply items (syringes, glove boxes, masks, vials, IV bags, ...) on shelf
 images and count them per label.
 
-* `POST /v1/detect` takes one image (raw body or multipart field `image`).
+* `POST /v1/detect` takes one image (raw body or multipart field `image`); with
+  `Accept: image/jpeg` or `?format=jpeg` it answers the image with the detections drawn.
 * `WS /v1/stream` takes a stream of binary frames and answers each processed frame with a
   `{"type": "result", ...}` message; when frames arrive faster than they can be processed,
   stale ones are dropped (latest wins) and counted in `dropped`. Send
@@ -42,13 +44,15 @@ images and count them per label.
   them with their evaluation metrics; `PUT /v1/models/active` switches the active one.
 * `POST /v1/detect?location=<id>` and `WS /v1/stream?location=<id>` also record the counts
   in the inventory (`/v1/locations`, `/v1/inventory`, `/v1/alerts`, `/v1/items`).
-* API keys go in `Authorization: Bearer <key>` or `X-API-Key` (**Authorize** above); scopes
-  `detect`, `read`, `admin`, named on each operation. 401 without a valid key where one is
-  needed, 403 without the scope, 429 over the rate limit (`Retry-After`, `RateLimit-*`).
+* API keys go in `Authorization: Bearer <key>` or `X-API-Key` (**Authorize** above; a
+  browser's WebSocket: the subprotocol `medinv.bearer.<base64url(key)>` beside `medinv.v1`);
+  scopes `detect`, `read`, `admin`, named on each operation. 401 without a valid key where one
+  is needed, 403 without the scope, 429 over the rate limit (`Retry-After`, `RateLimit-*`).
 * `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
   below par there (`below_par`); `read` scope when auth is on.
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
+* The operator console (live detection, inventory, models) is at `/console/`.
 """
 logger = logging.getLogger("ray.serve")
 
@@ -95,7 +99,7 @@ def create_api(
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     install_error_handlers(app)
-    for module in (detect, stream, health, models, locations, items, inventory, updates):
+    for module in (detect, stream, health, models, locations, items, inventory, updates, console):
         app.include_router(module.router)
     install_openapi(app, auth_required=access.authenticator.required)
     return app

@@ -9,6 +9,7 @@ from serve_app.api import idempotency
 from serve_app.api.body import read_image_upload
 from serve_app.api.context import Context
 from serve_app.api.guards import DETECT, DetectCaller
+from serve_app.api.negotiation import JPEG_MEDIA_TYPE, OutputFormat, chosen_format
 from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
@@ -81,6 +82,12 @@ _OUTCOMES = (
     Outcome.of(ReplicaLostError, "a replica died with the detection, and again on its resend"),
     Outcome.of(UpstreamTimeoutError, "the detector did not answer within `request_timeout_s`"),
 )
+_ANSWER = {
+    "description": "The detections as JSON (the default); with `Accept: image/jpeg` or "
+    "`?format=jpeg`, the image at its original size with each box, label and score drawn on it",
+    "content": {JPEG_MEDIA_TYPE: _BINARY},
+}
+_GUARDED = DETECT.route(*_OUTCOMES)
 
 MinScore = Annotated[
     float | None,
@@ -88,6 +95,14 @@ MinScore = Annotated[
 ]
 MaxDetections = Annotated[
     int, Query(ge=1, le=1000, description="keep at most this many, best first")
+]
+Format = Annotated[
+    OutputFormat | None,
+    Query(
+        alias="format",
+        description="`jpeg`: answer with the annotated image instead of JSON (as `Accept: "
+        "image/jpeg` does); default: by `Accept`, else JSON",
+    ),
 ]
 IdempotencyKey = Annotated[
     str | None,
@@ -107,7 +122,9 @@ PinnedModel = Annotated[
     "/detect",
     summary="Detect supply items in one shelf image",
     openapi_extra={"requestBody": _REQUEST_BODY},
-    **DETECT.route(*_OUTCOMES),
+    response_model=DetectResponse,
+    dependencies=_GUARDED["dependencies"],
+    responses={200: _ANSWER, **_GUARDED["responses"]},
 )
 async def detect(
     request: Request,
@@ -118,8 +135,9 @@ async def detect(
     max_detections: MaxDetections = 100,
     model: PinnedModel = None,
     location: LocationParam = None,
+    output: Format = None,
     idempotency_key: IdempotencyKey = None,
-) -> DetectResponse:
+) -> DetectResponse | Response:
     started = time.perf_counter()
     key = idempotency.checked_key(idempotency_key)
     with context.requests.hold():
@@ -131,6 +149,7 @@ async def detect(
         pinned = ModelRef.parse(model) if model else None
         result, cache = await context.state.results.detect(data, params, pinned)
     response.headers["X-Cache"] = cache
+    response.headers["Vary"] = "Accept"
     if cache != "hit":
         context.metrics.observe_result(result)
     note_model(request.scope, result.model.name, result.model.version)
@@ -147,4 +166,8 @@ async def detect(
             result=result,
             latency_ms=total_ms,
         )
+    if chosen_format(output, request.headers.get("accept")) is OutputFormat.JPEG:
+        image = await context.pipeline.annotate(data, result.detections)
+        # The guard's RateLimit-* headers and X-Cache, which FastAPI adds only to JSON.
+        return Response(image, media_type=JPEG_MEDIA_TYPE, headers=dict(response.headers))
     return answer

@@ -12,7 +12,7 @@ from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, get_context
-from serve_app.api.credentials import presented_key
+from serve_app.api.credentials import accepted_subprotocol, presented_key
 from serve_app.api.errors import ws_close_code
 from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
 from serve_app.api.guards import authenticate, refused
@@ -65,13 +65,17 @@ async def stream(websocket: WebSocket) -> None:
     try:
         principal = await authenticate(websocket, context, Scope.DETECT, presented_key(websocket))
     except ServiceError as error:
-        await websocket.accept(headers=_handshake(session_id, resumed=False))
+        await websocket.accept(
+            accepted_subprotocol(websocket), headers=_handshake(session_id, resumed=False)
+        )
         await _send_error(websocket, None, error)
         await websocket.close(code=ws_close_code(error), reason=error.code)
         return
     saved = await context.state.streams.load(session_id) if asked == session_id else None
     resumed = saved is not None and saved.owner == principal.identity
-    await websocket.accept(headers=_handshake(session_id, resumed=resumed))
+    await websocket.accept(
+        accepted_subprotocol(websocket), headers=_handshake(session_id, resumed=resumed)
+    )
     try:
         with context.streams.hold():
             await _serve_stream(websocket, context, principal, session_id, saved)

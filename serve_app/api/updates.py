@@ -9,7 +9,7 @@ from fastapi import APIRouter, WebSocket
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName
 from serve_app.api.context import get_context
-from serve_app.api.credentials import presented_key
+from serve_app.api.credentials import accepted_subprotocol, presented_key
 from serve_app.api.errors import ws_close_code
 from serve_app.api.guards import authenticate, refused
 from serve_app.api.schemas.detection import StreamErrorMessage
@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1", tags=["inventory"])
 @router.websocket("/inventory/updates")
 async def inventory_updates(websocket: WebSocket) -> None:
     context = get_context(websocket)
-    await websocket.accept()
+    await websocket.accept(accepted_subprotocol(websocket))
     try:
         principal = await authenticate(websocket, context, Scope.READ, presented_key(websocket))
         opening = await context.access.spend(principal, BudgetName.REQUESTS)

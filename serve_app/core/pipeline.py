@@ -4,7 +4,13 @@
 
 from typing import Protocol
 
-from serve_app.core.payloads import DetectionResult, DetectParams, ModelRef, ModelsInfo
+from serve_app.core.payloads import (
+    Detection,
+    DetectionResult,
+    DetectParams,
+    ModelRef,
+    ModelsInfo,
+)
 
 
 class DetectionPipeline(Protocol):
@@ -12,6 +18,11 @@ class DetectionPipeline(Protocol):
         self, data: bytes, params: DetectParams, model: ModelRef | None = None
     ) -> DetectionResult:
         """Detect with the active model, or with `model` if the request pins a version."""
+        ...
+
+    async def annotate(self, data: bytes, detections: list[Detection]) -> bytes:
+        """`data` as a JPEG of its original size with `detections` drawn on it; decoded where
+        images are decoded (the preprocessing stage), never in the ingress."""
         ...
 
     async def models(self) -> ModelsInfo: ...

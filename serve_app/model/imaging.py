@@ -107,6 +107,24 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
     )
 
 
+def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The whole image in RGB at its original size, EXIF orientation applied: the pixels
+    detection boxes refer to. The same checks as `preprocess_image`."""
+    if len(data) > limits.max_bytes:
+        raise PayloadTooLargeError(
+            f"image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
+        )
+    image_format = sniff_format(data)
+    if image_format is None:
+        raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
+    image = _open_checked(data, image_format, limits.max_pixels)
+    try:
+        image.load()
+        return _to_rgb(ImageOps.exif_transpose(image))
+    except (OSError, ValueError, SyntaxError) as exc:
+        raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+
+
 def _decode_size(
     window: Window, original_w: int, original_h: int, target: tuple[int, int]
 ) -> tuple[int, int]:

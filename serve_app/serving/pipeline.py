@@ -33,6 +33,7 @@ from serve_app.core.errors import (
     UpstreamTimeoutError,
 )
 from serve_app.core.payloads import (
+    Detection,
     DetectionResult,
     DetectParams,
     ModelRef,
@@ -93,6 +94,12 @@ class ServePipeline:
         if model is None and result.model != summary.ref:
             self._active = None  # the model was swapped: learn its input spec again
         return result
+
+    async def annotate(self, data: bytes, detections: list[Detection]) -> bytes:
+        annotated: bytes = await self._call(
+            lambda: (self._preprocessor.annotate.remote(data, detections),)
+        )
+        return annotated
 
     async def activate(self, ref: ModelRef) -> ModelRef:
         info = await self.models()

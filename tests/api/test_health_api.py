@@ -41,6 +41,7 @@ def test_openapi_documents_the_upload_and_errors(client: TestClient) -> None:
         ("max_detections", "query"),
         ("model", "query"),
         ("location", "query"),
+        ("format", "query"),
         ("Idempotency-Key", "header"),
     }
     schemas = spec["components"]["schemas"]

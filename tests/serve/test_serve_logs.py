@@ -1,6 +1,7 @@
 """Serve writes JSON logs: the ingress's line per request carries the request id, route,
 status, latency and model version, and nothing of the image or of credentials."""
 
+import base64
 import json
 import time
 import uuid
@@ -8,6 +9,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from websockets.sync.client import connect
+from websockets.typing import Subprotocol
 
 from tests.factories import shelf_jpeg
 from tests.keys import create_api_key
@@ -63,3 +66,24 @@ def test_a_detection_is_logged_as_json_without_image_or_key(serve_service: Serve
     text = "\n".join(_ingress_log_lines(serve_service))
     assert secret not in text
     assert "\\xff\\xd8" not in text and "/9j/" not in text  # JPEG bytes, raw or base64
+
+
+def test_a_browser_key_in_the_websocket_subprotocol_passes_the_proxy_unlogged(
+    serve_service: ServeService,
+) -> None:
+    secret = create_api_key(serve_service.database_url, "read", name="browser log test")
+    encoded = base64.urlsafe_b64encode(secret.encode()).decode().rstrip("=")
+    protocols = [Subprotocol("medinv.v1"), Subprotocol(f"medinv.bearer.{encoded}")]
+    url = f"{serve_service.ws_url}/v1/inventory/updates"
+    with connect(url, subprotocols=protocols, open_timeout=30) as socket:
+        assert socket.subprotocol == "medinv.v1", "the proxy hands back the replica's choice"
+        assert json.loads(socket.recv(30)) == {"type": "subscribed"}
+    # A read key on the stream: refused for its scope, so the key reached the replica.
+    with connect(f"{serve_service.ws_url}/v1/stream", subprotocols=protocols) as socket:
+        assert socket.subprotocol == "medinv.v1"
+        assert json.loads(socket.recv(30))["code"] == "forbidden"
+
+    time.sleep(2)  # let the replicas and the proxy flush their logs
+    logs = Path(serve_service.cluster.session_dir) / "logs"
+    text = "\n".join(path.read_text(errors="replace") for path in logs.rglob("*") if path.is_file())
+    assert secret not in text and encoded not in text

@@ -1,9 +1,11 @@
 """REST through Serve's HTTP proxy: the real ingress, preprocessor and detector replicas."""
 
 import asyncio
+from io import BytesIO
 
 import httpx
 import pytest
+from PIL import Image
 
 from tests.assertions import assert_detection_response, assert_error
 from tests.factories import bomb_png, encode, shelf, shelf_jpeg
@@ -25,6 +27,27 @@ def test_raw_jpeg_returns_detections_with_one_request_id(serve_service: ServeSer
     body = response.json()
     assert_detection_response(body, 800, 600)
     assert response.headers.get_list("X-Request-ID") == [body["request_id"]]
+
+
+def test_an_annotated_jpeg_is_drawn_by_the_preprocessor(serve_service: ServeService) -> None:
+    response = httpx.post(
+        f"{serve_service.base_url}/v1/detect",
+        content=shelf_jpeg(800, 600),
+        headers={**JPEG, "Accept": "image/jpeg"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "image/jpeg"
+    assert Image.open(BytesIO(response.content)).size == (800, 600)
+
+
+def test_the_console_is_served_at_the_root(serve_service: ServeService) -> None:
+    response = httpx.get(f"{serve_service.base_url}/", follow_redirects=True, timeout=30)
+    assert response.status_code == 200
+    assert response.url.path == "/console/"
+    assert "<title>Medical inventory console</title>" in response.text
+    script = httpx.get(f"{serve_service.base_url}/console/js/main.js", timeout=30)
+    assert "javascript" in script.headers["content-type"]
 
 
 def test_multipart_png_returns_detections(serve_service: ServeService) -> None:
