@@ -5,8 +5,10 @@ admin key even when `auth_required` is off), or take the caller it returns (`Det
 /v1/health and /v1/ready have none.
 """
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Response, params
 from starlette.requests import HTTPConnection
 
@@ -15,7 +17,7 @@ from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, Context
 from serve_app.api.errors import rate_limit_headers
-from serve_app.core.errors import RateLimitedError, UnauthorizedError
+from serve_app.core.errors import RateLimitedError, ServiceError, UnauthorizedError
 
 
 def presented_key(connection: HTTPConnection) -> str | None:
@@ -36,6 +38,18 @@ async def authenticate(
     return await context.access.authenticate(
         presented_key(connection), scope, address=address, always=always
     )
+
+
+def key_revocation(
+    connection: HTTPConnection, context: ApiContext
+) -> Callable[[], Awaitable[ServiceError | None]]:
+    """What an open socket runs beside its receive loop (`first_completed`): it returns the
+    error to close with once the caller's key stops authenticating, never for an anonymous
+    caller."""
+    presented = presented_key(connection)
+    if presented is None:
+        return anyio.sleep_forever
+    return context.access.key_watch(presented).until_refused
 
 
 def refused(decision: Decision, what: str) -> RateLimitedError:

@@ -43,7 +43,8 @@ class Settings(BaseSettings):
     # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
     # on in every Kubernetes overlay. Admin routes require an admin key either way.
     auth_required: bool = False
-    # How long a replica trusts a key lookup: a revoked key stops working within this.
+    # How long a replica trusts a key lookup: a revoked key stops working within this. Open
+    # sockets check their key this often, so they close within it too.
     auth_cache_ttl_s: float = Field(default=5.0, gt=0)
     # While the database is unreachable, keys seen within this keep their last answer (a key
     # revoked meanwhile too, until this runs out); other keys get 503 store_unavailable.
