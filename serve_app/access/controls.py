@@ -6,6 +6,7 @@ import time
 from dataclasses import dataclass, field
 
 from serve_app.access.authn import Authenticator, KeyResolver, Principal
+from serve_app.access.client_address import ClientAddresses
 from serve_app.access.key_watch import KeyWatch
 from serve_app.access.keys import Scope
 from serve_app.access.last_known import LastKnownKeys
@@ -30,6 +31,7 @@ _MAX_BLOCKED_ADDRESSES = 10_000
 class AccessControls:
     authenticator: Authenticator
     limiter: RateLimiter
+    client_addresses: ClientAddresses
     metrics: AccessMetrics
     _budgets: dict[BudgetName, Budget]
     # How often an open socket checks its key again: a lookup is trusted this long.
@@ -76,6 +78,7 @@ class AccessControls:
         return cls(
             authenticator=Authenticator(resolver, required=settings.auth_required),
             limiter=limiter,
+            client_addresses=ClientAddresses(settings.trusted_proxies),
             metrics=AccessMetrics(),
             _budgets=budgets,
             _key_check_interval_s=settings.auth_cache_ttl_s,

@@ -34,7 +34,10 @@ def presented_key(connection: HTTPConnection) -> str | None:
 async def authenticate(
     connection: HTTPConnection, context: ApiContext, scope: Scope, *, always: bool = False
 ) -> Principal:
-    address = connection.client.host if connection.client else "unknown"
+    address = context.access.client_addresses.of(
+        connection.client.host if connection.client else None,
+        connection.headers.getlist("x-forwarded-for"),
+    )
     return await context.access.authenticate(
         presented_key(connection), scope, address=address, always=always
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # other Origins are refused with 403 before the handshake. Comma-separated in the
     # environment. Clients that send no Origin (not browsers) are always let through.
     ws_allowed_origins: Annotated[list[str], NoDecode] = []
+    # Proxies (addresses or CIDR networks, comma-separated) believed about whom they forward
+    # for: from them, the client is the right-most X-Forwarded-For address that is no trusted
+    # proxy. None by default: the client is the peer, and the header is ignored.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = []
 
     # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
     # redis://redis:6379/0. Unset: each replica keeps its own, in process.
@@ -89,7 +93,7 @@ class Settings(BaseSettings):
     # last frame: a client reconnecting with `?session_id=` within it continues the stream.
     stream_session_ttl_s: float = Field(default=300.0, gt=0)
 
-    @field_validator("ws_allowed_origins", mode="before")
+    @field_validator("ws_allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):

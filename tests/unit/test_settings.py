@@ -28,3 +28,21 @@ def test_an_allowed_origin_must_be_an_origin(monkeypatch: pytest.MonkeyPatch, va
     monkeypatch.setenv("MEDINV_WS_ALLOWED_ORIGINS", value)
     with pytest.raises(ValidationError, match="ws_allowed_origins"):
         Settings()
+
+
+def test_trusted_proxies_are_comma_separated_addresses_or_networks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MEDINV_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.10,fd00::/8")
+    assert [str(n) for n in Settings().trusted_proxies] == [
+        "10.0.0.0/8",
+        "192.0.2.10/32",
+        "fd00::/8",
+    ]
+    monkeypatch.setenv("MEDINV_TRUSTED_PROXIES", "proxy.example.com")
+    with pytest.raises(ValidationError, match="trusted_proxies"):
+        Settings()
+
+
+def test_no_proxy_is_trusted_unless_configured() -> None:
+    assert Settings().trusted_proxies == []
