@@ -24,8 +24,11 @@ class KeyWatch:
         a key revoked during an outage keeps its sockets too)."""
         while True:
             await anyio.sleep(self._interval_s)
-            try:
-                if not await self._authenticator.still_valid(self._presented):
-                    return KeyRevokedError("the API key was revoked")
-            except StoreUnavailableError as error:
-                return error
+            # A lookup cancelled halfway (the socket closed meanwhile) would strand its pooled
+            # database connection: let it finish, which delays the close by one query at most.
+            with anyio.CancelScope(shield=True):
+                try:
+                    if not await self._authenticator.still_valid(self._presented):
+                        return KeyRevokedError("the API key was revoked")
+                except StoreUnavailableError as error:
+                    return error

@@ -5,6 +5,7 @@ and the app's admission counters show each handler's receive loop ended with it.
 """
 
 import json
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -109,6 +110,29 @@ def test_a_revoked_key_closes_its_stream_and_update_sockets_within_the_check_int
     assert waited_s < CHECK_INTERVAL_S + LOOKUP_SLACK_S
     assert still_open
     assert active == (1, 0)
+
+
+def test_a_socket_closed_during_its_key_check_leaves_no_database_connection_behind(
+    server: Server, settings: Settings
+) -> None:
+    key = create_api_key(settings.resolved_database_url, "detect,read")
+    pool = server.context.inventory.database.engine.pool
+    with _open(f"{server.url}/v1/stream", key) as stream:
+        assert _pong(stream)
+        # Every transaction here begins IMMEDIATE: the next check waits for this write lock.
+        lock = sqlite3.connect(str(make_url(settings.resolved_database_url).database))
+        lock.isolation_level = None
+        lock.execute("BEGIN IMMEDIATE")
+        time.sleep(CHECK_INTERVAL_S * 2)
+    time.sleep(CHECK_INTERVAL_S)  # the client has gone while the check waits
+    lock.execute("ROLLBACK")
+    lock.close()
+    deadline = time.monotonic() + 10
+    while server.context.streams.active and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert server.context.streams.active == 0
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
 
 
 def test_a_revoked_key_closes_its_stream_under_the_test_client_too(
