@@ -33,6 +33,11 @@ from medinv_tools.paths import runtime_paths_env
 # Serve's HTTP port then belongs to HAProxy, which forwards straight to the ingress replica's
 # own server: no Python proxy hop (measured in docs/performance.md). A Ray 2.60 feature flag.
 HAPROXY_ENV = {"RAY_SERVE_ENABLE_HA_PROXY": "1", "RAY_SERVE_ENABLE_DIRECT_INGRESS": "1"}
+# uvicorn, in Serve's proxies and in direct-ingress replicas, would take the client address
+# from X-Forwarded-For whenever the peer is loopback: every local client, and HAProxy, which
+# forwards the client's header untouched. Believe no one there: the ingress decides whom to
+# trust (MEDINV_TRUSTED_PROXIES, serve_app/access/client_address.py).
+SERVE_PROXY_ENV = {"FORWARDED_ALLOW_IPS": ""}
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,11 @@ class LocalCluster:
             *self.extra_args,
         ]  # fmt: skip
         # The ingress sends declared-config changes (PUT /v1/models/active) to this dashboard.
-        own = {"MEDINV_RAY_DASHBOARD_URL": self.dashboard_url, **runtime_paths_env()}
+        own = {
+            "MEDINV_RAY_DASHBOARD_URL": self.dashboard_url,
+            **SERVE_PROXY_ENV,
+            **runtime_paths_env(),
+        }
         env = {**os.environ, **self.client_env(), **own, **(extra_env or {})}
         with (self.run_dir / "ray.log").open("ab") as log:
             process = subprocess.Popen(

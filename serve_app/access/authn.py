@@ -2,9 +2,10 @@
 
 A replica trusts what it looked up (a key, or that there is none) for `auth_cache_ttl_s`, in
 Redis when there is one (shared by every replica) or in process: a revoked key stops working
-within that time. With Redis unreachable the lookup goes to the database. With the database
-unreachable, keys this replica saw within `auth_stale_window_s` keep their last answer
-(`last_known.LastKnownKeys`); others get the outage's 503.
+within that time, and open sockets check their key again as often (`key_watch`). With Redis
+unreachable the lookup goes to the database. With the database unreachable, keys this replica
+saw within `auth_stale_window_s` keep their last answer (`last_known.LastKnownKeys`); others
+get the outage's 503.
 """
 
 import json
@@ -65,12 +66,13 @@ class KeyResolver:
             and (recalled.record.matches(presented))
         )
 
-    async def resolve(self, presented: str) -> KeyRecord | None:
-        """The active key this secret belongs to, or None (unknown, revoked, wrong secret)."""
+    async def resolve(self, presented: str, *, fresh: bool = False) -> KeyRecord | None:
+        """The active key this secret belongs to, or None (unknown, revoked, wrong secret).
+        `fresh` asks the database, not the cache (the outage fallback still applies)."""
         key_id = key_id_of(presented)
         if key_id is None:
             return None
-        record = await self._lookup(key_id)
+        record = await (self._from_database(key_id) if fresh else self._lookup(key_id))
         return record if record is not None and record.matches(presented) else None
 
     async def _lookup(self, key_id: str) -> KeyRecord | None:
@@ -120,6 +122,13 @@ class Authenticator:
 
     def recently_valid(self, presented: str) -> bool:
         return self._resolver.recently_valid(presented)
+
+    async def still_valid(self, presented: str) -> bool:
+        """Whether a key that authenticated earlier is still active. An open socket asks this
+        of the database, not the cache: so a revocation reaches it within one check interval
+        rather than an interval plus the cache's TTL. StoreUnavailableError once the database
+        has been unreachable for longer than the stale window."""
+        return await self._resolver.resolve(presented, fresh=True) is not None
 
     async def principal(
         self, presented: str | None, scope: Scope, *, address: str, always: bool = False

@@ -6,6 +6,8 @@ import time
 from dataclasses import dataclass, field
 
 from serve_app.access.authn import Authenticator, KeyResolver, Principal
+from serve_app.access.client_address import ClientAddresses
+from serve_app.access.key_watch import KeyWatch
 from serve_app.access.keys import Scope
 from serve_app.access.last_known import LastKnownKeys
 from serve_app.access.ratelimit import (
@@ -29,8 +31,11 @@ _MAX_BLOCKED_ADDRESSES = 10_000
 class AccessControls:
     authenticator: Authenticator
     limiter: RateLimiter
+    client_addresses: ClientAddresses
     metrics: AccessMetrics
     _budgets: dict[BudgetName, Budget]
+    # How often an open socket checks its key again: a lookup is trusted this long.
+    _key_check_interval_s: float
     # Addresses whose refused keys ran out, until when: no lookups for them meanwhile.
     _blocked_until: dict[str, float] = field(default_factory=dict)
 
@@ -73,8 +78,10 @@ class AccessControls:
         return cls(
             authenticator=Authenticator(resolver, required=settings.auth_required),
             limiter=limiter,
+            client_addresses=ClientAddresses(settings.trusted_proxies),
             metrics=AccessMetrics(),
             _budgets=budgets,
+            _key_check_interval_s=settings.auth_cache_ttl_s,
         )
 
     def budget(self, principal: Principal, name: BudgetName) -> Budget:
@@ -119,6 +126,9 @@ class AccessControls:
                 self._blocked_until = {a: t for a, t in self._blocked_until.items() if t > now}
             self._blocked_until[address] = now + decision.retry_after_s
             raise _too_many_failures(decision.retry_after_s) from None
+
+    def key_watch(self, presented: str) -> KeyWatch:
+        return KeyWatch(self.authenticator, presented, self._key_check_interval_s)
 
     async def spend(self, principal: Principal, name: BudgetName) -> Decision:
         decision = await self.limiter.acquire(principal.identity, self.budget(principal, name))

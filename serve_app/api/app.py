@@ -21,6 +21,7 @@ from serve_app.api import (
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.openapi import install_openapi
+from serve_app.api.origin_check import OriginCheckMiddleware
 from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
 from serve_app.core.args import IngressArgs
@@ -98,6 +99,8 @@ def create_api(
     app.state.context = ApiContext.create(pipeline, store, args, access, state)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
+    if not access.authenticator.required:
+        app.add_middleware(OriginCheckMiddleware, allowed=settings.ws_allowed_origins)
     install_error_handlers(app)
     for module in (detect, stream, health, models, locations, items, inventory, updates, console):
         app.include_router(module.router)

@@ -21,6 +21,7 @@ from serve_app.core.errors import (
     InvalidImageError,
     InvalidManifestError,
     InvalidParameterError,
+    KeyRevokedError,
     LabelMismatchError,
     MissingWeightsError,
     ModelLoadError,
@@ -50,6 +51,7 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     InvalidImageError: 400,
     InvalidIdempotencyKeyError: 400,
     UnauthorizedError: 401,
+    KeyRevokedError: 401,
     ForbiddenError: 403,
     RateLimitedError: 429,
     PayloadTooLargeError: 413,
@@ -99,6 +101,7 @@ WS_CLOSE_CODE: dict[type[ServiceError], int] = {
     InvalidParameterError: WS_CLOSE_POLICY_VIOLATION,
     NotFoundError: WS_CLOSE_POLICY_VIOLATION,
     UnauthorizedError: WS_CLOSE_POLICY_VIOLATION,
+    KeyRevokedError: WS_CLOSE_POLICY_VIOLATION,
     ForbiddenError: WS_CLOSE_POLICY_VIOLATION,
 }
 _HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}

@@ -7,9 +7,10 @@ runs, the route's OpenAPI security requirement (the guard depends on the credent
 take the caller the guard authenticated (`DetectCaller`). /v1/health and /v1/ready have none.
 """
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Annotated, TypedDict
 
+import anyio
 from fastapi import Depends, Response, Security, params
 from starlette.requests import HTTPConnection
 
@@ -17,12 +18,13 @@ from serve_app.access.authn import Principal
 from serve_app.access.keys import Scope
 from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, Context
-from serve_app.api.credentials import BEARER_KEY, HEADER_KEY
+from serve_app.api.credentials import BEARER_KEY, HEADER_KEY, presented_key
 from serve_app.api.errors import rate_limit_headers
 from serve_app.api.responses import Outcome, Responses, error_responses
 from serve_app.core.errors import (
     ForbiddenError,
     RateLimitedError,
+    ServiceError,
     StoreUnavailableError,
     UnauthorizedError,
 )
@@ -36,9 +38,25 @@ async def authenticate(
     *,
     always: bool = False,
 ) -> Principal:
-    """The caller presenting `presented` (a key from `api/credentials.py`, or None)."""
-    address = connection.client.host if connection.client else "unknown"
+    """The caller presenting `presented` (a key from `api/credentials.py`, or None), at the
+    address the configured proxies vouch for."""
+    address = context.access.client_addresses.of(
+        connection.client.host if connection.client else None,
+        connection.headers.getlist("x-forwarded-for"),
+    )
     return await context.access.authenticate(presented, scope, address=address, always=always)
+
+
+def key_revocation(
+    connection: HTTPConnection, context: ApiContext
+) -> Callable[[], Awaitable[ServiceError | None]]:
+    """What an open socket runs beside its receive loop (`first_completed`): it returns the
+    error to close with once the caller's key stops authenticating, never for an anonymous
+    caller."""
+    presented = presented_key(connection)
+    if presented is None:
+        return anyio.sleep_forever
+    return context.access.key_watch(presented).until_refused
 
 
 def refused(decision: Decision, what: str) -> RateLimitedError:

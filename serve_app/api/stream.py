@@ -14,8 +14,9 @@ from serve_app.access.ratelimit import BudgetName, Decision
 from serve_app.api.context import ApiContext, get_context
 from serve_app.api.credentials import accepted_subprotocol, presented_key
 from serve_app.api.errors import ws_close_code
+from serve_app.api.first_completed import first_completed
 from serve_app.api.frame_scheduler import Frame, FrameScheduler, Message, elapsed_ms
-from serve_app.api.guards import authenticate, refused
+from serve_app.api.guards import authenticate, key_revocation, refused
 from serve_app.api.recording import StreamRecorder
 from serve_app.api.request_id import request_id_of
 from serve_app.api.schemas.detection import (
@@ -147,7 +148,8 @@ def _session_state(
 
 class StreamConnection:
     """One open WebSocket of a stream session: reads frames, schedules them latest-wins
-    (`FrameScheduler`), answers each processed one and saves the session's state."""
+    (`FrameScheduler`), answers each processed one and saves the session's state, until the
+    client leaves or its key is revoked."""
 
     def __init__(
         self,
@@ -164,6 +166,7 @@ class StreamConnection:
         self._params = DetectParams(state.min_score, state.max_detections)
         self._recorder = recorder
         self._send_lock = asyncio.Lock()
+        self._until_refused = key_revocation(websocket, context)
         stream_args = context.args.stream
         self._scheduler = FrameScheduler(
             self._process, stream_args.max_pending_frames, stream_args.max_in_flight_frames
@@ -174,13 +177,17 @@ class StreamConnection:
         metrics.stream_opened()
         sender = asyncio.create_task(self._send_results())
         try:
-            await self._receive_until_disconnect()
+            refusal: ServiceError | None = await first_completed(
+                self._receive_until_disconnect, self._until_refused
+            )
         finally:
             # Cancel everything before the first await: this cleanup may itself be cancelled.
             metrics.stream_closed()
             sender.cancel()
             outstanding = self._scheduler.cancel()
             await asyncio.gather(sender, *outstanding, return_exceptions=True)
+        if refusal is not None:
+            raise refusal
 
     async def _receive_until_disconnect(self) -> None:
         frame_number = self._state.next_frame

@@ -1,9 +1,8 @@
 """WS /v1/inventory/updates: what any replica records, pushed to every subscriber."""
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
-import anyio
 from fastapi import APIRouter, WebSocket
 
 from serve_app.access.keys import Scope
@@ -11,7 +10,8 @@ from serve_app.access.ratelimit import BudgetName
 from serve_app.api.context import get_context
 from serve_app.api.credentials import accepted_subprotocol, presented_key
 from serve_app.api.errors import ws_close_code
-from serve_app.api.guards import authenticate, refused
+from serve_app.api.first_completed import first_completed
+from serve_app.api.guards import authenticate, key_revocation, refused
 from serve_app.api.schemas.detection import StreamErrorMessage
 from serve_app.core.errors import ServiceError, UpdatesUnavailableError
 from serve_app.state.backend import REDIS_ERRORS
@@ -34,33 +34,37 @@ async def inventory_updates(websocket: WebSocket) -> None:
         with context.subscribers.hold():
             async with context.state.updates.subscribe() as updates:
                 await websocket.send_json({"type": "subscribed"})
-                await _forward_until_disconnect(websocket, updates)
+                await _forward_until_disconnect(
+                    websocket, updates, key_revocation(websocket, context)
+                )
     except REDIS_ERRORS as error:  # subscribing failed
         await _close(websocket, UpdatesUnavailableError(f"live updates are unavailable: {error}"))
     except ServiceError as error:
         await _close(websocket, error)
 
 
-async def _forward_until_disconnect(websocket: WebSocket, updates: AsyncIterator[Update]) -> None:
-    lost: Exception | None = None
-    # anyio, not asyncio tasks: Starlette cancels a handler through anyio cancel scopes.
-    async with anyio.create_task_group() as group:
+async def _forward_until_disconnect(
+    websocket: WebSocket,
+    updates: AsyncIterator[Update],
+    until_refused: Callable[[], Awaitable[ServiceError | None]],
+) -> None:
+    """Updates to the client until it leaves, the subscription is lost or its key revoked."""
 
-        async def forward() -> None:
-            nonlocal lost
-            try:
-                async for update in updates:
-                    await websocket.send_json(update)
-            except REDIS_ERRORS as error:
-                lost = error
-            group.cancel_scope.cancel()
+    async def forward() -> ServiceError | None:
+        try:
+            async for update in updates:
+                await websocket.send_json(update)
+        except REDIS_ERRORS as error:
+            return UpdatesUnavailableError(f"live updates are unavailable: {error}")
+        return None
 
-        group.start_soon(forward)
+    async def until_disconnect() -> None:
         while (await websocket.receive())["type"] != "websocket.disconnect":
             pass  # subscribers have nothing to say
-        group.cancel_scope.cancel()
-    if lost is not None:
-        raise UpdatesUnavailableError(f"live updates are unavailable: {lost}")
+
+    ended: ServiceError | None = await first_completed(forward, until_disconnect, until_refused)
+    if ended is not None:
+        raise ended
 
 
 async def _close(websocket: WebSocket, error: ServiceError) -> None:

@@ -156,6 +156,12 @@ class UnauthorizedError(ServiceError):
     code = "unauthorized"
 
 
+class KeyRevokedError(UnauthorizedError):
+    """The API key an open socket authenticated with has been revoked since."""
+
+    code = "key_revoked"
+
+
 class ForbiddenError(ServiceError):
     """A valid API key without the scope the route needs."""
 

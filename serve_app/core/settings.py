@@ -7,10 +7,11 @@ this holds what differs between machines and comes from the environment (`MEDINV
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -43,11 +44,22 @@ class Settings(BaseSettings):
     # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
     # on in every Kubernetes overlay. Admin routes require an admin key either way.
     auth_required: bool = False
-    # How long a replica trusts a key lookup: a revoked key stops working within this.
+    # How long a replica trusts a key lookup: a revoked key stops working within this. Open
+    # sockets check their key this often, so they close within it too.
     auth_cache_ttl_s: float = Field(default=5.0, gt=0)
     # While the database is unreachable, keys seen within this keep their last answer (a key
     # revoked meanwhile too, until this runs out); other keys get 503 store_unavailable.
     auth_stale_window_s: float = Field(default=900.0, ge=0)
+
+    # With auth off, the origins (scheme://host[:port]) whose browser pages may open this
+    # service's WebSockets, besides its own (the Host the request names) and loopback pages;
+    # other Origins are refused with 403 before the handshake. Comma-separated in the
+    # environment. Clients that send no Origin (not browsers) are always let through.
+    ws_allowed_origins: Annotated[list[str], NoDecode] = []
+    # Proxies (addresses or CIDR networks, comma-separated) believed about whom they forward
+    # for: from them, the client is the right-most X-Forwarded-For address that is no trusted
+    # proxy. None by default: the client is the peer, and the header is ignored.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = []
 
     # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
     # redis://redis:6379/0. Unset: each replica keeps its own, in process.
@@ -80,6 +92,26 @@ class Settings(BaseSettings):
     # A stream's state (frame number, location, smoothing window) is kept this long after its
     # last frame: a client reconnecting with `?session_id=` within it continues the stream.
     stream_session_ttl_s: float = Field(default=300.0, gt=0)
+
+    @field_validator("ws_allowed_origins", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("ws_allowed_origins")
+    @classmethod
+    def _origins(cls, origins: list[str]) -> list[str]:
+        normalized = [origin.lower().rstrip("/") for origin in origins]
+        for origin in normalized:
+            parts = urlsplit(origin)
+            _ = parts.port  # a ValueError for a port that is not a number
+            if parts.scheme not in ("http", "https") or not parts.hostname or parts.path:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+            if parts.query or parts.fragment or parts.username is not None:
+                raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
+        return normalized
 
     @field_validator("models_root", "data_dir")
     @classmethod

@@ -12,6 +12,7 @@ from medinv_tools.kuberay.environments import ENVIRONMENTS, environment
 from medinv_tools.kuberay.validate import validate_environment
 from medinv_tools.paths import KUBERAY_CRDS, REPO_ROOT
 from serve_app.cli import main
+from serve_app.core.settings import Settings
 
 SCHEMAS = KUBERAY_CRDS
 
@@ -215,3 +216,25 @@ def test_every_environment_requires_api_keys_and_shares_redis(name: str) -> None
     assert env["MEDINV_AUTH_REQUIRED"]["value"] == "true"
     assert env["MEDINV_REDIS_URL"]["value"].startswith("redis://redis:6379/")
     assert env["MEDINV_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "redis-credentials"
+
+
+@pytest.mark.parametrize("name", ENVIRONMENTS)
+def test_every_environment_trusts_forwarded_addresses_from_the_pod_network_only(
+    name: str,
+) -> None:
+    """The Ingress believes X-Forwarded-For from the pod network (ingress-nginx), and uvicorn in
+    every Ray container believes it from no one, loopback included."""
+    rendered = kustomize.render(environment(REPO_ROOT / "kuberay", name).directory)
+    [rayservice] = [m for m in rendered if m["kind"] == "RayService"]
+    cluster = rayservice["spec"]["rayClusterConfig"]
+    pods = {"head": cluster["headGroupSpec"]} | {
+        group["groupName"]: group for group in cluster["workerGroupSpecs"]
+    }
+    env = {
+        pod: {e["name"]: e.get("value") for e in spec["template"]["spec"]["containers"][0]["env"]}
+        for pod, spec in pods.items()
+    }
+
+    trusted = Settings(trusted_proxies=env["cpu"]["MEDINV_TRUSTED_PROXIES"]).trusted_proxies
+    assert [str(network) for network in trusted] == ["10.0.0.0/8"]
+    assert all(variables.get("FORWARDED_ALLOW_IPS") == "" for variables in env.values()), env
