@@ -22,6 +22,7 @@ from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
 from medinv_tools.paths import REPO_ROOT
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs, StreamArgs
 from serve_app.core.demo_model import DEFAULT_MODEL
@@ -31,7 +32,6 @@ from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
 from tests.keys import create_api_key
-from tests.threaded_server import ThreadedServer
 
 EXAMPLE_SHELF = REPO_ROOT / "examples" / "shelf.jpg"
 ARTIFACTS = REPO_ROOT / "tmp" / "artifacts"
