@@ -55,7 +55,8 @@ _REQUEST_BODY = {
 }
 _OUTCOMES = (
     Outcome.of(
-        InvalidImageError, "not a decodable JPEG, PNG or WebP image, or a malformed multipart body"
+        InvalidImageError,
+        "not a decodable JPEG, PNG or WebP image (`bad_request`: a malformed multipart body)",
     ),
     Outcome.of(InvalidIdempotencyKeyError, "a malformed Idempotency-Key"),
     Outcome.of(NotFoundError, "no such `location`"),

@@ -69,6 +69,6 @@ def _response(outcomes: list[Outcome]) -> dict[str, Any]:
 
 # Outcomes many routes share.
 INVALID = Outcome.of(InvalidParameterError, "a parameter is out of range or malformed")
-MALFORMED_BODY = Outcome(400, "the body is not UTF-8 JSON text")
+MALFORMED_BODY = Outcome(400, "`bad_request`: the body is not UTF-8 JSON text")
 STORE_DOWN = Outcome.of(StoreUnavailableError, "the inventory database is unreachable")
 NOT_READY = Outcome.of(NotReadyError, "no detector has its model loaded yet")
