@@ -13,11 +13,11 @@ from websockets.typing import Origin
 
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from tests.threaded_server import ThreadedServer
 
 SOCKETS = ["/v1/stream", "/v1/inventory/updates"]
 FOREIGN = "https://evil.example"

@@ -16,11 +16,11 @@ from fastapi.testclient import TestClient
 
 from medinv_tools.cluster.local import SERVE_PROXY_ENV, free_port
 from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
-from tests.threaded_server import ThreadedServer
 
 PROXY = "10.0.0.5"  # in the trusted network below
 CLIENT_A, CLIENT_B = "203.0.113.1", "203.0.113.2"

@@ -21,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
 from medinv_tools.tcp_proxy import TcpProxy
+from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
 from serve_app.api.context import ApiContext
 from serve_app.core.args import IngressArgs
@@ -28,7 +29,6 @@ from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from tests.api.access.conftest import ApiFactory
 from tests.keys import bearer, create_api_key, revoke_api_key
-from tests.threaded_server import ThreadedServer
 
 CHECK_INTERVAL_S = 0.5
 # A check is a primary-key lookup; on a loaded 2-core machine give it a second.
