@@ -9,9 +9,11 @@ from typing import Any
 import pytest
 import websockets
 from websockets.asyncio.client import ClientConnection
+from websockets.typing import Origin
 
 from tests.assertions import assert_detections
 from tests.factories import shelf_jpeg
+from tests.keys import bearer, create_api_key, revoke_api_key
 from tests.serve.conftest import ServeService
 
 pytestmark = pytest.mark.serve
@@ -149,3 +151,38 @@ async def _wait_for_new_replica(service: ServeService, old: set[str]) -> None:
             return
         await asyncio.sleep(1)
     raise AssertionError("the Ingress replica was not replaced")
+
+
+async def test_a_revoked_key_closes_its_stream_through_the_proxy(
+    serve_service: ServeService,
+) -> None:
+    """Within MEDINV_AUTH_CACHE_TTL_S (5 s) plus a lookup: an error message, then 1008."""
+    key = await asyncio.to_thread(create_api_key, serve_service.database_url, "detect")
+    async with websockets.connect(
+        f"{serve_service.ws_url}/v1/stream", additional_headers=bearer(key)
+    ) as socket:
+        await socket.send(FRAME)
+        assert (await _receive(socket))["type"] == "result"
+        await asyncio.to_thread(revoke_api_key, serve_service.database_url, key)
+        revoked_at = time.monotonic()
+        message = await _receive(socket, timeout_s=10)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), 5)
+        waited_s = time.monotonic() - revoked_at
+    assert message["code"] == "key_revoked"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    assert waited_s < 5 + 2
+
+
+async def test_a_foreign_origin_gets_403_from_the_proxy(serve_service: ServeService) -> None:
+    """Auth is off here: a browser page of another site may not open a socket."""
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        await websockets.connect(
+            f"{serve_service.ws_url}/v1/stream", origin=Origin("https://evil.example")
+        )
+    own = Origin(serve_service.base_url)
+    async with websockets.connect(f"{serve_service.ws_url}/v1/stream", origin=own) as socket:
+        await socket.send(json.dumps({"type": "ping"}))
+        pong = await _receive(socket)
+    assert refused.value.response.status_code == 403
+    assert pong == {"type": "pong"}
