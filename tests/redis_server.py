@@ -5,6 +5,8 @@ import uuid
 
 from redis import Redis
 
+from medinv_tools import scratch_redis
+
 REDIS_URL = os.environ.get("MEDINV_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
@@ -25,10 +27,4 @@ def new_prefix(kind: str) -> str:
 
 
 def delete_keys(prefix: str) -> None:
-    client = Redis.from_url(REDIS_URL)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+    scratch_redis.delete_keys(REDIS_URL, prefix)

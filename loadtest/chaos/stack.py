@@ -15,7 +15,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
-from redis import Redis
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -29,6 +28,7 @@ from medinv_tools.cluster.local import (
 )
 from medinv_tools.paths import SERVE_CONFIG
 from medinv_tools.scratch_database import create_database, drop_database
+from medinv_tools.scratch_redis import delete_keys
 from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.access.key_store import create_key
 from serve_app.access.keys import parse_scopes
@@ -102,16 +102,6 @@ def stored_request_ids(database_url: str, location_id: int) -> list[str]:
     return asyncio.run(query())
 
 
-def _delete_keys(redis_url: str, prefix: str) -> None:
-    client = Redis.from_url(redis_url)
-    try:
-        keys = list(client.scan_iter(match=f"{prefix}*"))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
-
-
 @contextmanager
 def chaos_stack(
     run_dir: Path,
@@ -133,7 +123,7 @@ def chaos_stack(
         redis_proxy = _proxy(redis.hostname, redis.port, 6379)
         cleanup.callback(redis_proxy.close)
         redis_prefix = f"medinv-chaos-{run_id}:"
-        cleanup.callback(_delete_keys, redis_url, redis_prefix)
+        cleanup.callback(delete_keys, redis_url, redis_prefix)
         api_key = _api_key(database_url)
         say(f"database {database.database}, Redis prefix {redis_prefix}, behind cuttable proxies")
 
