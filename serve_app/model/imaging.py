@@ -68,14 +68,7 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
     One view of the whole image, or overlapping tiles when the model tiles large images.
     """
     started = time.perf_counter()
-    if len(data) > limits.max_bytes:
-        raise PayloadTooLargeError(
-            f"image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
-        )
-    image_format = sniff_format(data)
-    if image_format is None:
-        raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
-    image = _open_checked(data, image_format, limits.max_pixels)
+    image = _open_within(data, limits)
     stored_w, stored_h = image.size
     # Before the EXIF read, which may decode a PNG: a transposition does not change the count.
     tile_count = len(plan_windows(stored_w, stored_h, spec.tiling))
@@ -89,7 +82,7 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
         transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
         original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
         windows = plan_windows(original_w, original_h, spec.tiling)
-        if image_format == "JPEG" and spec.resize.interpolation == "antialias":
+        if image.format == "JPEG" and spec.resize.interpolation == "antialias":
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller: an
             # antialiased shrink of its own. A `linear` model gets every pixel, as in training.
             need_w, need_h = _decode_size(windows[0], original_w, original_h, spec.size)
@@ -98,7 +91,7 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
         rgb = _to_rgb(ImageOps.exif_transpose(image))
         views = [_view(rgb, window, original_w, original_h, spec) for window in windows]
     except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+        raise InvalidImageError(f"the {image.format} image could not be decoded: {exc}") from None
     return PreprocessedImage(
         views=views,
         original_width=original_w,
@@ -107,9 +100,8 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
     )
 
 
-def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
-    """The whole image in RGB at its original size, EXIF orientation applied: the pixels
-    detection boxes refer to. The same checks as `preprocess_image`."""
+def _open_within(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The image opened (not decoded) once its bytes, format and declared pixels pass."""
     if len(data) > limits.max_bytes:
         raise PayloadTooLargeError(
             f"image is {len(data)} bytes; the limit is {limits.max_bytes} bytes"
@@ -117,12 +109,18 @@ def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
     image_format = sniff_format(data)
     if image_format is None:
         raise InvalidImageError("the data is not a JPEG, PNG or WebP image")
-    image = _open_checked(data, image_format, limits.max_pixels)
+    return _open_checked(data, image_format, limits.max_pixels)
+
+
+def decode_image(data: bytes, limits: ImageLimits) -> Image.Image:
+    """The whole image in RGB at its original size, EXIF orientation applied: the pixels
+    detection boxes refer to. The same checks as `preprocess_image`."""
+    image = _open_within(data, limits)
     try:
         image.load()
         return _to_rgb(ImageOps.exif_transpose(image))
     except (OSError, ValueError, SyntaxError) as exc:
-        raise InvalidImageError(f"the {image_format} image could not be decoded: {exc}") from None
+        raise InvalidImageError(f"the {image.format} image could not be decoded: {exc}") from None
 
 
 def _decode_size(
