@@ -134,6 +134,7 @@ def chaos_stack(
             "MEDINV_REDIS_KEY_PREFIX": redis_prefix,
             "MEDINV_DATA_DIR": str((run_dir / "cluster" / "data").resolve()),
             "MEDINV_AUTH_REQUIRED": "true",
+            "MEDINV_SPOOL_STORE": "redis",  # as in Kubernetes: the spool outlives a replica
         }
         if models_root is not None:
             env["MEDINV_MODELS_ROOT"] = str(models_root.resolve())

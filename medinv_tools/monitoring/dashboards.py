@@ -342,8 +342,9 @@ BUSINESS = Dashboard(
         ),
         Panel(
             "Records waiting in the spool",
-            "Inventory records queued on disk while the database is unreachable.",
-            (Target(f"sum(ray_medinv_inventory_spool_records{{{C}}})"),),
+            "Inventory records queued (on disk, or in Redis under Kubernetes) while the database"
+            " is unreachable.",
+            (Target(f"max(ray_medinv_inventory_spool_records{{{C}}})"),),
             kind="stat",
             width=8,
             height=4,

@@ -4,9 +4,11 @@ import asyncio
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
 from starlette.types import Message, Receive
 
 from serve_app.core.errors import (
+    ClientClosedRequestError,
     InvalidParameterError,
     PayloadTooLargeError,
     RequestTimeoutError,
@@ -31,6 +33,8 @@ async def read_image_upload(request: Request, max_bytes: int, timeout_s: float) 
         raise RequestTimeoutError(
             f"the request body did not arrive within {timeout_s:g} s"
         ) from None
+    except ClientDisconnect:
+        raise ClientClosedRequestError("the client closed the connection mid-upload") from None
     if not multipart:
         return body
     # The stream is consumed: parse the form from a request over the same scope whose

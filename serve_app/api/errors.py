@@ -12,6 +12,7 @@ from serve_app.api.request_id import request_id_of
 from serve_app.api.schemas.detection import ErrorDetail, ErrorResponse
 from serve_app.core.errors import (
     ChecksumMismatchError,
+    ClientClosedRequestError,
     ConflictError,
     ControlPlaneError,
     ForbiddenError,
@@ -62,6 +63,8 @@ HTTP_STATUS: dict[type[ServiceError], int] = {
     UnsupportedMediaTypeError: 415,
     InvalidParameterError: 422,
     RequestTimeoutError: 408,
+    # nginx's convention; logged and counted, never read: the client has gone.
+    ClientClosedRequestError: 499,
     NotReadyError: 503,
     ReplicaLostError: 503,
     OverloadedError: 503,

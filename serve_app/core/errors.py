@@ -39,6 +39,12 @@ class RequestTimeoutError(ServiceError):
     code = "request_timeout"
 
 
+class ClientClosedRequestError(ServiceError):
+    """The client went away before its request body had arrived: nothing is done for it."""
+
+    code = "client_closed_request"
+
+
 class InvalidParameterError(ServiceError):
     code = "invalid_parameters"
 

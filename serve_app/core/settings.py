@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -38,6 +38,10 @@ class Settings(BaseSettings):
     db_connect_timeout_s: int = Field(default=3, ge=1)
     # A detection waits at most this long for its record to be written before spooling it.
     db_write_timeout_s: float = Field(default=2.0, gt=0)
+    # Where records wait while the database is unreachable: `local`, a SQLite file in data_dir
+    # (the embedded run, one machine); `redis`, one queue in Redis (redis_url) shared by the
+    # replicas, which outlives any pod (every Kubernetes overlay: a pod's disk goes with it).
+    spool_store: Literal["local", "redis"] = "local"
     spool_max_records: int = Field(default=100_000, ge=1)
     spool_retry_interval_s: float = Field(default=1.0, gt=0)
 
@@ -112,6 +116,12 @@ class Settings(BaseSettings):
             if parts.query or parts.fragment or parts.username is not None:
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
         return normalized
+
+    @model_validator(mode="after")
+    def _spool_store_reachable(self) -> "Settings":
+        if self.spool_store == "redis" and self.redis_url is None:
+            raise ValueError("spool_store 'redis' needs redis_url")
+        return self
 
     @field_validator("models_root", "data_dir")
     @classmethod

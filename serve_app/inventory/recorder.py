@@ -22,6 +22,7 @@ from serve_app.core.metrics import InventoryMetrics
 from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import get_location
 from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.local_spool import LocalSpool
 from serve_app.inventory.records import (
     CountRecord,
     WriteOutcome,
@@ -30,6 +31,7 @@ from serve_app.inventory.records import (
     recorded_before,
     write_records,
 )
+from serve_app.inventory.redis_spool import RedisSpool
 from serve_app.inventory.spool import Spool
 
 logger = logging.getLogger("ray.serve")
@@ -66,18 +68,23 @@ class InventoryRecorder:
         # its record is queued (during an outage each check would only wait for the timeout).
         self._reachable = True
         self._replayer: asyncio.Task[None] | None = None
+        self._spooled = 0  # the spool's depth when last seen
 
     @classmethod
     def open(cls, settings: Settings) -> "InventoryRecorder":
         return cls(
             Database(create_engine(settings.resolved_database_url, settings)),
-            Spool(settings.spool_path, settings.spool_max_records),
+            _open_spool(settings),
             write_timeout_s=settings.db_write_timeout_s,
             retry_interval_s=settings.spool_retry_interval_s,
         )
 
     async def start(self) -> None:
-        self._metrics.spool_depth(await self._spool.depth())
+        if isinstance(self._spool, RedisSpool):
+            await self._spool.check_persistence()
+        with contextlib.suppress(*_UNAVAILABLE):
+            self._spooled = await self._spool.depth()
+            self._metrics.spool_depth(self._spooled)
         self._replayer = asyncio.create_task(self._replay_forever())
 
     async def close(self) -> None:
@@ -86,7 +93,7 @@ class InventoryRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._replayer
         await self.database.dispose()
-        self._spool.close()
+        await self._spool.close()
 
     async def require_location(self, location_id: int) -> None:
         """Raise `NotFoundError` for an unknown location, before any work is done for it.
@@ -103,7 +110,7 @@ class InventoryRecorder:
     async def record(self, record: CountRecord) -> RecordOutcome:
         """Write the record, or queue it; `IdempotencyConflictError` when its key names
         another record, `SpoolFullError` when it can be neither written nor queued."""
-        if not await self._spool.has_records():
+        if not await self._spool_has_records():
             try:
                 (outcome,) = await self._written([record], self._write_timeout_s)
             except _UNAVAILABLE as error:
@@ -117,6 +124,14 @@ class InventoryRecorder:
         queued = await self._spool.append(record)  # SpoolFullError when full: not dropped
         self._metrics.records(queued)
         return queued
+
+    async def _spool_has_records(self) -> bool:
+        try:
+            return await self._spool.has_records()
+        except _UNAVAILABLE as error:
+            # The spool's store (Redis) is down: nothing can join it, so write directly.
+            logger.warning("the inventory spool is unreachable: %s", error)
+            return False
 
     def _answer(self, outcome: WriteOutcome, record: CountRecord) -> RecordOutcome:
         self._metrics.records(outcome)
@@ -134,9 +149,13 @@ class InventoryRecorder:
             return None
 
     async def status(self) -> StoreStatus:
-        depth = await self._spool.depth()
-        self._metrics.spool_depth(depth)
-        return StoreStatus(status="degraded" if depth else "ok", spooled=depth)
+        try:
+            self._spooled = await self._spool.depth()
+        except _UNAVAILABLE:
+            # The spool's store (Redis) is down: not ready to queue, still serving detections.
+            return StoreStatus(status="degraded", spooled=self._spooled)
+        self._metrics.spool_depth(self._spooled)
+        return StoreStatus(status="degraded" if self._spooled else "ok", spooled=self._spooled)
 
     async def replay(self) -> int:
         """Write the spooled records, oldest first, until the spool is empty; how many were
@@ -145,9 +164,7 @@ class InventoryRecorder:
         batch_size = REPLAY_BATCH
         while batch := await self._spool.oldest(batch_size):
             try:
-                outcomes = await self._written(
-                    [record for _, record in batch], self._write_timeout_s * 5
-                )
+                outcomes = await self._written(batch, self._write_timeout_s * 5)
             except TimeoutError:
                 if len(batch) == 1:
                     raise
@@ -161,40 +178,45 @@ class InventoryRecorder:
                 # Something in the batch is refused for good: find it, set it aside.
                 replayed += await self._replay_one_by_one(batch)
             else:
-                for (seq, record), outcome in zip(batch, outcomes, strict=True):
-                    replayed += await self._settle(seq, record, outcome)
-                await self._spool.remove(batch[-1][0])
+                settled = [
+                    (record, await self._settle(record, outcome))
+                    for record, outcome in zip(batch, outcomes, strict=True)
+                ]
+                replayed += sum(written for _, written in settled if written is not None)
+                await self._spool.remove([r for r, written in settled if written is not None])
                 batch_size = min(REPLAY_BATCH, batch_size * 2)
             self._metrics.spool_depth(await self._spool.depth())
         return replayed
 
-    async def _replay_one_by_one(self, batch: list[tuple[int, CountRecord]]) -> int:
+    async def _replay_one_by_one(self, batch: list[CountRecord]) -> int:
         written = 0
-        for seq, record in batch:
+        for record in batch:
             try:
                 (outcome,) = await self._written([record], self._write_timeout_s)
             except _UNAVAILABLE:
                 raise
             except Exception as error:
-                await self._dead_letter(seq, record, f"{type(error).__name__}: {error}")
+                await self._dead_letter(record, f"{type(error).__name__}: {error}")
                 continue
-            written += await self._settle(seq, record, outcome)
-            await self._spool.remove(seq)
+            if (new := await self._settle(record, outcome)) is not None:
+                written += new
+                await self._spool.remove([record])
         return written
 
-    async def _settle(self, seq: int, record: CountRecord, outcome: WriteOutcome) -> int:
-        """Account for a replayed record; 1 if it was written. A duplicate (written before,
-        by this spool or a retry elsewhere) is done; a conflict was answered `queued` while
-        its key could not be checked, and is kept as a dead letter instead of dropped."""
+    async def _settle(self, record: CountRecord, outcome: WriteOutcome) -> int | None:
+        """Account for a replayed record: 1 if it was written, 0 for a duplicate (written
+        before, by this spool or a retry elsewhere), both done; None for a conflict, which
+        was answered `queued` while its key could not be checked and is kept as a dead
+        letter instead of dropped."""
         if outcome == "conflict":
             conflict = idempotency_conflict(record)
-            await self._dead_letter(seq, record, f"{conflict.code}: {conflict.message}")
-            return 0
+            await self._dead_letter(record, f"{conflict.code}: {conflict.message}")
+            return None
         self._metrics.records("replayed" if outcome == "written" else outcome)
         return 1 if outcome == "written" else 0
 
-    async def _dead_letter(self, seq: int, record: CountRecord, reason: str) -> None:
-        await self._spool.dead_letter(seq, reason)
+    async def _dead_letter(self, record: CountRecord, reason: str) -> None:
+        await self._spool.dead_letter(record, reason)
         self._metrics.records("dead_lettered")
         logger.error(
             "inventory record %s refused by the database, moved to the spool's dead letters: %s",
@@ -233,3 +255,9 @@ class InventoryRecorder:
         for location_id, count in zip(locations, below, strict=True):
             self._metrics.items_below_par(location_id, count)
         return outcomes
+
+
+def _open_spool(settings: Settings) -> Spool:
+    if settings.spool_store == "redis":
+        return RedisSpool.connect(settings)
+    return LocalSpool(settings.spool_path, settings.spool_max_records)

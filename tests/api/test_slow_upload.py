@@ -2,6 +2,7 @@
 and the sender gets a JSON 408 while its admission slot goes back."""
 
 import json
+import logging
 import socket
 import time
 from collections.abc import Iterator
@@ -67,3 +68,26 @@ def test_an_upload_that_stalls_gets_408_and_frees_its_slot(port: int) -> None:
     assert status == 408 and body["error"]["code"] == "request_timeout"  # type: ignore[index]
     assert BODY_TIMEOUT_S <= waited < BODY_TIMEOUT_S + 2.0
     assert second_status == 408
+
+
+def test_a_client_that_hangs_up_mid_upload_is_no_server_error(
+    port: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    """It used to be logged as an unhandled error and counted as a 500."""
+    gone = socket.create_connection(("127.0.0.1", port), timeout=10)
+    gone.sendall(
+        b"POST /v1/detect HTTP/1.1\r\nHost: test\r\nContent-Type: image/jpeg\r\n"
+        b"Content-Length: 100000\r\n\r\n\xff\xd8\xff"
+    )
+    time.sleep(0.1)
+    gone.close()
+    time.sleep(0.3)  # the server notices the disconnect
+
+    # Its slot is free at once (max_in_flight_requests=1), not after the body timeout.
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as after:
+        after.sendall(b"GET /v1/health HTTP/1.1\r\nHost: test\r\n\r\n")
+        status, _ = _response(after)
+
+    assert status == 200
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [], [r.getMessage() for r in errors]

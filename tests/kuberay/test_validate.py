@@ -203,7 +203,7 @@ def test_the_schema_directory_setting_comes_from_the_environment(
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)
-def test_every_environment_requires_api_keys_and_shares_redis(name: str) -> None:
+def test_every_environment_requires_api_keys_and_shares_redis_and_its_spool(name: str) -> None:
     rendered = kustomize.render(environment(REPO_ROOT / "kuberay", name).directory)
     [rayservice] = [m for m in rendered if m["kind"] == "RayService"]
     [cpu] = [
@@ -216,6 +216,7 @@ def test_every_environment_requires_api_keys_and_shares_redis(name: str) -> None
     assert env["MEDINV_AUTH_REQUIRED"]["value"] == "true"
     assert env["MEDINV_REDIS_URL"]["value"].startswith("redis://redis:6379/")
     assert env["MEDINV_REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "redis-credentials"
+    assert env["MEDINV_SPOOL_STORE"]["value"] == "redis"  # a pod's emptyDir goes with the pod
 
 
 @pytest.mark.parametrize("name", ENVIRONMENTS)

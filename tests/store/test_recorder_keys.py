@@ -11,21 +11,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from serve_app.core.errors import IdempotencyConflictError
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.local_spool import LocalSpool
 from serve_app.inventory.models import DetectionRecord
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.inventory.spool import Spool
 from tests.store.conftest import count_record
 
 OTHER_IMAGE = "cd" * 32
 
 
 @pytest.fixture
-async def spool(tmp_path: Path) -> Spool:
-    return Spool(tmp_path / "spool.db", max_records=100)
+async def spool(tmp_path: Path) -> LocalSpool:
+    return LocalSpool(tmp_path / "spool.db", max_records=100)
 
 
 @pytest.fixture
-async def recorder(database_url: str, spool: Spool) -> AsyncIterator[InventoryRecorder]:
+async def recorder(database_url: str, spool: LocalSpool) -> AsyncIterator[InventoryRecorder]:
     # No background replay (start() is not called): each test replays when it means to.
     recorder = InventoryRecorder(
         Database(create_engine(database_url, Settings())),
@@ -47,7 +47,7 @@ async def stored_keys(session: AsyncSession) -> list[tuple[str, str]]:
 
 
 async def test_a_retry_while_the_first_is_queued_is_a_duplicate_written_once(
-    recorder: InventoryRecorder, spool: Spool, session: AsyncSession, location_id: int
+    recorder: InventoryRecorder, spool: LocalSpool, session: AsyncSession, location_id: int
 ) -> None:
     await spool.append(count_record("earlier", location_id, 0, {}))  # as after an outage
     first = count_record("k", location_id, 1, {"mask": 1})
@@ -63,7 +63,7 @@ async def test_a_retry_while_the_first_is_queued_is_a_duplicate_written_once(
 
 
 async def test_while_the_spool_drains_a_key_the_database_holds_is_answered_from_it(
-    recorder: InventoryRecorder, spool: Spool, session: AsyncSession, location_id: int
+    recorder: InventoryRecorder, spool: LocalSpool, session: AsyncSession, location_id: int
 ) -> None:
     written = count_record("k", location_id, 0, {"mask": 1})
     assert await recorder.record(written) == "written"
@@ -76,7 +76,7 @@ async def test_while_the_spool_drains_a_key_the_database_holds_is_answered_from_
 
 
 async def test_a_queued_record_whose_key_was_taken_meanwhile_is_a_dead_letter(
-    recorder: InventoryRecorder, spool: Spool, session: AsyncSession, location_id: int
+    recorder: InventoryRecorder, spool: LocalSpool, session: AsyncSession, location_id: int
 ) -> None:
     """Queued while the database could not be asked (an outage, or another replica wrote the
     key meanwhile): at replay it is kept as a dead letter, not dropped without a word."""
@@ -91,7 +91,7 @@ async def test_a_queued_record_whose_key_was_taken_meanwhile_is_a_dead_letter(
 
 
 async def test_a_queued_record_written_before_its_spool_was_trimmed_is_not_written_again(
-    recorder: InventoryRecorder, spool: Spool, session: AsyncSession, location_id: int
+    recorder: InventoryRecorder, spool: LocalSpool, session: AsyncSession, location_id: int
 ) -> None:
     record = count_record("k", location_id, 0, {"mask": 1})
     assert await recorder.record(record) == "written"

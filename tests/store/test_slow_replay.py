@@ -15,9 +15,9 @@ from sqlalchemy import func, select, text
 from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import create_location
 from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.local_spool import LocalSpool
 from serve_app.inventory.models import DetectionRecord, LocationKind
 from serve_app.inventory.recorder import REPLAY_BATCH, InventoryRecorder
-from serve_app.inventory.spool import Spool
 from tests.databases import empty_tables
 from tests.store.conftest import count_record
 
@@ -66,7 +66,7 @@ async def test_a_slow_database_takes_the_spool_in_smaller_batches(
             session, kind=LocationKind.SHELF, name="slow", camera_id=None
         )
         location_id = location.id
-    spool = Spool(tmp_path / "spool.db", max_records=1000)
+    spool = LocalSpool(tmp_path / "spool.db", max_records=1000)
     for n in range(REPLAY_BATCH):
         await spool.append(count_record(f"k{n}", location_id, n, {"mask": 1}))
     recorder = InventoryRecorder(slow_database, spool, write_timeout_s=0.2, retry_interval_s=60)

@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import Database, create_engine
+from serve_app.inventory.local_spool import LocalSpool
 from serve_app.inventory.models import DetectionRecord
 from serve_app.inventory.recorder import InventoryRecorder
-from serve_app.inventory.spool import Spool
 from tests.store.conftest import count_record
 
 NO_SUCH_LOCATION = 2_000_000_000
@@ -19,7 +19,7 @@ NO_SUCH_LOCATION = 2_000_000_000
 async def test_a_poison_record_is_dead_lettered_and_the_rest_replayed_in_order(
     tmp_path: Path, database_url: str, session: AsyncSession, location_id: int
 ) -> None:
-    spool = Spool(tmp_path / "spool.db", max_records=100)
+    spool = LocalSpool(tmp_path / "spool.db", max_records=100)
     records = [
         count_record("good-1", location_id, 1, {"syringe": 1}),
         count_record("poison", NO_SUCH_LOCATION, 2, {"syringe": 2}),  # a foreign key refuses it
@@ -47,12 +47,12 @@ async def test_a_poison_record_is_dead_lettered_and_the_rest_replayed_in_order(
     await recorder.close()
 
 
-def test_a_corrupt_spool_file_is_set_aside_and_a_new_one_started(tmp_path: Path) -> None:
+async def test_a_corrupt_spool_file_is_set_aside_and_a_new_one_started(tmp_path: Path) -> None:
     path = tmp_path / "spool.db"
     path.write_bytes(b"this is not a SQLite database" * 100)
 
-    spool = Spool(path, max_records=10)
+    spool = LocalSpool(path, max_records=10)
 
     assert spool.quarantined is not None and spool.quarantined.read_bytes().startswith(b"this is")
-    assert spool.depth_now() == 0
-    spool.close()
+    assert await spool.depth() == 0
+    await spool.close()

@@ -71,6 +71,7 @@ DOCUMENTED_HTTP_STATUS = {
     UnknownArchitectureError: 503,
     errors.NotOnnxError: 503,
     errors.RequestTimeoutError: 408,
+    errors.ClientClosedRequestError: 499,
     errors.UnsupportedModelError: 503,
     ModelNotFoundError: 404,
     ControlPlaneError: 502,
