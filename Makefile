@@ -46,7 +46,7 @@ $(VENV)/.installed: pyproject.toml tools/pyproject.toml | $(BIN)/activate
 
 # The Python client (clients/python/, installed alone by integrators) for its tests and lint.
 $(VENV)/.installed-dev: pyproject.toml tools/pyproject.toml clients/python/pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest]' -e ./clients/python
+	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest]' -e './clients/python[video]'
 	touch $@
 
 $(VENV)/.installed-bench: pyproject.toml tools/pyproject.toml $(VENV)/.installed-dev

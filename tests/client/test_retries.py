@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from medinv_client import (
+    ApiError,
     Client,
     RateLimitedError,
     RetryPolicy,
@@ -30,7 +31,9 @@ DETECTED = {
 
 
 class Flaky(ThreadingHTTPServer):
-    """Answers the first `failures` requests with `failure` ("503", "429" or "reset")."""
+    """Answers the first `failures` requests with `failure`: "503", "429" or "500" (the service's
+    JSON errors), "proxy-500" (Serve's proxy's plain text when the Ingress replica died), or
+    "reset"."""
 
     failures = 1
     failure = "503"
@@ -55,8 +58,15 @@ class Handler(BaseHTTPRequestHandler):
                 )
                 self.connection.close()
                 return
+            if self.server.failure == "proxy-500":
+                self.send_response(500)
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", "21")
+                self.end_headers()
+                self.wfile.write(b"Internal Server Error")
+                return
             status = int(self.server.failure)
-            code = "overloaded" if status == 503 else "rate_limited"
+            code = {503: "overloaded", 429: "rate_limited", 500: "internal_error"}[status]
             payload = json.dumps({"error": {"code": code, "message": "busy", "request_id": "x"}})
             self.send_response(status)
             self.send_header("Retry-After", self.server.retry_after)
@@ -130,6 +140,26 @@ def test_a_detection_is_retried_only_with_an_idempotency_key(flaky: Flaky) -> No
         flaky.seen.clear()
         assert client.detect(b"\xff\xd8\xff", idempotency_key="k1").request_id == "r1"
     assert [method for method, _ in flaky.seen] == ["POST", "POST"]
+
+
+def test_the_proxys_plain_500_is_retried_for_idempotent_calls_only(flaky: Flaky) -> None:
+    """Serve's proxy answers a plain-text 500 for requests on an Ingress replica that died: the
+    request may or may not have been handled, as with a reset."""
+    flaky.failure = "proxy-500"
+    with Client(_url(flaky), retry=RetryPolicy(backoff_s=0.05)) as client:
+        assert client.detect(b"\xff\xd8\xff", idempotency_key="k1").request_id == "r1"
+        assert len(flaky.seen) == 2
+        flaky.seen.clear()
+        with pytest.raises(ApiError) as raised:
+            client.detect(b"\xff\xd8\xff")  # no idempotency key: not retried
+    assert raised.value.status == 500 and len(flaky.seen) == 1
+
+
+def test_the_services_own_500_is_not_retried(flaky: Flaky) -> None:
+    flaky.failure = "500"
+    with Client(_url(flaky)) as client, pytest.raises(ApiError) as raised:
+        client.detect(b"\xff\xd8\xff", idempotency_key="k1")
+    assert raised.value.code == "internal_error" and len(flaky.seen) == 1
 
 
 def test_a_connection_reset_is_retried_for_reads(flaky: Flaky) -> None:

@@ -21,6 +21,10 @@ API_KEY_ENV = "MEDINV_API_KEY"
 URL_ENV = "MEDINV_URL"
 DEFAULT_TIMEOUT_S = 30.0
 RETRY_STATUSES = frozenset({429, 503})
+# A 500 or 502 without the service's JSON error comes from a proxy in front of it (Serve's, when
+# the Ingress replica serving the request died; a gateway's): like a reset, the request may or
+# may not have been handled, so only idempotent calls are sent again.
+PROXY_FAILURE_STATUSES = frozenset({500, 502})
 # Connection resets and refusals: a request that may or may not have reached the service.
 RETRY_EXCEPTIONS: tuple[type[Exception], ...] = (
     httpx.ConnectError,
@@ -35,8 +39,9 @@ T = TypeVar("T", bound=BaseModel)
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries of idempotent calls (GET, PUT, a detection with an idempotency key) on 429 and 503
-    (waiting `Retry-After` when the service sends it, at most `max_wait_s`) and on connection
-    errors (exponential backoff from `backoff_s`, with jitter). `attempts` counts the first."""
+    (waiting `Retry-After` when the service sends it, at most `max_wait_s`), and on connection
+    errors and a proxy's 500/502 (exponential backoff from `backoff_s`, with jitter).
+    `attempts` counts the first."""
 
     attempts: int = 4
     backoff_s: float = 0.5
@@ -148,7 +153,11 @@ def error_of(response: httpx.Response) -> ApiError:
 
 
 def should_retry(call: Call, response: httpx.Response) -> bool:
-    return call.idempotent and response.status_code in RETRY_STATUSES
+    if not call.idempotent:
+        return False
+    if response.status_code in PROXY_FAILURE_STATUSES:
+        return not response.headers.get("content-type", "").startswith("application/json")
+    return response.status_code in RETRY_STATUSES
 
 
 def decode(response: httpx.Response, model: type[T]) -> T:

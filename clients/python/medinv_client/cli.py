@@ -1,4 +1,4 @@
-"""`medinv-client`: detect images, show inventory, list and switch models from a shell.
+"""`medinv-client`: detect images, stream a video, show inventory, switch models from a shell.
 
 Base URL from `--url` or `$MEDINV_URL` (default http://127.0.0.1:8000), API key from
 `--api-key` or `$MEDINV_API_KEY`. Exit status 0, 1 on an API or connection error, 2 on usage.
@@ -7,6 +7,7 @@ Base URL from `--url` or `$MEDINV_URL` (default http://127.0.0.1:8000), API key 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import sys
@@ -14,10 +15,11 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from medinv_client._calls import DEFAULT_URL, URL_ENV
-from medinv_client.client import Client
+from medinv_client.client import AsyncClient, Client
 from medinv_client.errors import ApiError, MedinvError
-from medinv_client.models import DetectionResult, Stock
+from medinv_client.models import DetectionResult, Stock, StreamResult
 from medinv_client.version import __version__
+from medinv_client.video import video_frames
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -34,6 +36,21 @@ def _parser() -> argparse.ArgumentParser:
     detect.add_argument("--location", type=int, help="record the counts at this location")
     detect.add_argument("--min-score", type=float)
     detect.add_argument("--model", help="name:version (default: the active model)")
+
+    stream = commands.add_parser(
+        "stream", help="stream a video file or a camera, printing the counts as they change"
+    )
+    source = stream.add_mutually_exclusive_group(required=True)
+    source.add_argument("video", nargs="?", metavar="VIDEO", help="a video file (PyAV reads it)")
+    source.add_argument("--camera", type=int, metavar="N", help="the V4L2 camera /dev/videoN")
+    stream.add_argument("--location", type=int, help="record the counts at this location")
+    stream.add_argument("--min-score", type=float)
+    stream.add_argument(
+        "--as-fast-as-possible",
+        action="store_true",
+        help="send a file's frames as they decode, not at its frame rate",
+    )
+    stream.add_argument("--json", action="store_true", help="every answer, one JSON per line")
 
     inventory = commands.add_parser("inventory", help="current stock per location and item")
     inventory.add_argument("--location", type=int)
@@ -53,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "models" and args.action == "activate" and not args.model:
         parser.error("models activate needs NAME:VERSION")
     try:
+        if args.command == "stream":
+            return asyncio.run(_stream(args))
         with Client(args.url, args.api_key, timeout=args.timeout) as client:
             if args.command == "detect":
                 return _detect(client, args)
@@ -63,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         rid = f" (request {error.request_id})" if error.request_id else ""
         print(f"error: {error.code}: {error.message}{rid}", file=sys.stderr)
         return 1
-    except (MedinvError, OSError) as error:
+    except (MedinvError, OSError, ImportError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
 
@@ -91,6 +110,34 @@ def _summary(path: str, result: DetectionResult) -> str:
         f"{path}: {len(result.detections)} detections ({counts}) by {result.model} "
         f"in {result.timing_ms.total:.0f} ms{recorded}"
     )
+
+
+async def _stream(args: argparse.Namespace) -> int:
+    frames = video_frames(args.video, camera=args.camera, realtime=not args.as_fast_as_possible)
+    last: dict[str, int] | None = None
+    async with AsyncClient(args.url, args.api_key, timeout=args.timeout) as client:
+        stream = client.stream(frames, min_score=args.min_score, location=args.location)
+        async for message in stream:
+            if args.json:
+                print(message.model_dump_json(), flush=True)
+            elif not isinstance(message, StreamResult):
+                print(f"frame {message.frame}: {message.code}: {message.message}", flush=True)
+            elif message.counts != last:
+                last = dict(message.counts)
+                print(_frame_summary(message), flush=True)
+    stats = stream.stats
+    print(
+        f"{stats.sent} frames sent, {stats.answered} answered, {stats.dropped} dropped "
+        f"(latest wins), {stats.reconnects} reconnects",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _frame_summary(result: StreamResult) -> str:
+    counts = ", ".join(f"{label} {n}" for label, n in sorted(result.counts.items())) or "nothing"
+    recorded = f", recorded: {result.recorded}" if result.recorded else ""
+    return f"frame {result.frame}: {counts} ({result.latency_ms:.0f} ms{recorded})"
 
 
 def _inventory(client: Client, args: argparse.Namespace) -> int:
