@@ -1,6 +1,8 @@
 """Locust users of the detection service; run by `loadtest run`, or by `locust -f` directly.
 
-- `DetectUser`: POST /v1/detect with the repo's example images (real JPEGs), back to back.
+- `DetectUser`: POST /v1/detect with the repo's example images (real JPEGs), back to back,
+  through the project's own client (`medinv_client.Client`, no retries: the load test counts
+  every failure).
 - `StreamUser`: one WebSocket per user on /v1/stream, frames at `LOADTEST_FPS` per second,
   each frame's result awaited before the next is sent (one result per frame, in order).
 
@@ -17,9 +19,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import websocket
-from locust import HttpUser, LoadTestShape, between, events, task
+from locust import HttpUser, LoadTestShape, User, between, events, task
 
+from loadtest.locust_events import report
 from loadtest.shapes import Stage, users_at
+from medinv_client import NO_RETRIES, Client, MedinvError
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IMAGES = [
@@ -27,7 +31,7 @@ IMAGES = [
     for name in ("shelf.jpg", "camera-frame.jpg")
     if (EXAMPLES / name).is_file()
 ]
-DETECT_QUERY = os.environ.get("LOADTEST_DETECT_QUERY", "max_detections=20")
+MAX_DETECTIONS = 20
 _events_path = os.environ.get("LOADTEST_EVENTS")
 # Open for the process's lifetime: Locust exits, the file closes.
 _events = Path(_events_path).open("a", buffering=1) if _events_path else None  # noqa: SIM115
@@ -46,25 +50,29 @@ def _record(
         _events.write(f"{time.time():.3f},{request_type},{name},{response_time:.1f},{ok}\n")
 
 
-class DetectUser(HttpUser):
+class DetectUser(User):
     """A camera client posting shelf photos as fast as the service answers."""
 
     wait_time = between(0.0, 0.05)
 
+    def on_start(self) -> None:
+        self.client = Client(
+            self.host or "", os.environ.get("LOADTEST_API_KEY"), timeout=60.0, retry=NO_RETRIES
+        )
+
+    def on_stop(self) -> None:
+        self.client.close()
+
     @task
     def detect(self) -> None:
         image = IMAGES[int(time.time() * 1000) % len(IMAGES)]
-        with self.client.post(
-            f"/v1/detect?{DETECT_QUERY}",
-            data=image,
-            headers={"Content-Type": "image/jpeg"},
-            name="/v1/detect",
-            catch_response=True,
-        ) as response:
-            if response.status_code != 200:
-                response.failure(f"HTTP {response.status_code}: {response.text[:200]}")
-            elif "detections" not in response.json():
-                response.failure("no detections field in the answer")
+        began = time.perf_counter()
+        exception: Exception | None = None
+        try:
+            self.client.detect(image, max_detections=MAX_DETECTIONS)
+        except (MedinvError, ValueError) as error:  # ValueError: an answer that is no result
+            exception = error
+        report(self.environment, "POST", "/v1/detect", time.perf_counter() - began, exception)
 
 
 class StreamUser(HttpUser):
@@ -75,7 +83,9 @@ class StreamUser(HttpUser):
 
     def on_start(self) -> None:
         url = (self.host or "").replace("http://", "ws://").replace("https://", "wss://")
-        self.socket = websocket.create_connection(f"{url}/v1/stream?{DETECT_QUERY}", timeout=60)
+        self.socket = websocket.create_connection(
+            f"{url}/v1/stream?max_detections={MAX_DETECTIONS}", timeout=60
+        )
         self.frame = 0
 
     def on_stop(self) -> None:
@@ -95,14 +105,7 @@ class StreamUser(HttpUser):
             self.on_start()
         self.frame += 1
         elapsed = time.perf_counter() - started
-        self.environment.events.request.fire(
-            request_type="WS",
-            name="/v1/stream",
-            response_time=elapsed * 1000.0,
-            response_length=0,
-            exception=exception,
-            context={},
-        )
+        report(self.environment, "WS", "/v1/stream", elapsed, exception)
         time.sleep(max(0.0, 1.0 / self.fps - elapsed))
 
 

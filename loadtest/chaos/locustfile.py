@@ -29,7 +29,8 @@ from locust import User, between, task
 
 from loadtest.chaos.images import unique_jpeg
 from loadtest.chaos.outcomes import Outcome
-from loadtest.locustfile import DETECT_QUERY, IMAGES, StagesShape
+from loadtest.locust_events import report
+from loadtest.locustfile import IMAGES, MAX_DETECTIONS, StagesShape
 from medinv_client import Client, RetryPolicy
 from medinv_client.errors import ApiError, TransportError
 
@@ -104,7 +105,11 @@ class RecordingDetectUser(User):
         exception: Exception | None = None
         try:
             result = self.client.detect(
-                image, location=LOCATION, idempotency_key=key, request_id=key, max_detections=20
+                image,
+                location=LOCATION,
+                idempotency_key=key,
+                request_id=key,
+                max_detections=MAX_DETECTIONS,
             )
             recorded = result.recorded
         except ApiError as error:
@@ -113,14 +118,7 @@ class RecordingDetectUser(User):
             cause = error.__cause__
             status, exception = (type(cause).__name__ if cause else "TransportError"), error
         elapsed = time.perf_counter() - began
-        self.environment.events.request.fire(
-            request_type="POST",
-            name="/v1/detect",
-            response_time=elapsed * 1000.0,
-            response_length=0,
-            exception=exception,
-            context={},
-        )
+        report(self.environment, "POST", "/v1/detect", elapsed, exception)
         _write(
             Outcome(
                 kind="detect",
@@ -154,7 +152,9 @@ class ResilientStreamUser(User):
         if self.socket is None:
             url = (self.host or "").replace("http://", "ws://").replace("https://", "wss://")
             self.socket = websocket.create_connection(
-                f"{url}/v1/stream?{DETECT_QUERY}", timeout=CLIENT_TIMEOUT_S, header=self.headers
+                f"{url}/v1/stream?max_detections={MAX_DETECTIONS}",
+                timeout=CLIENT_TIMEOUT_S,
+                header=self.headers,
             )
         return self.socket
 
@@ -187,14 +187,8 @@ class ResilientStreamUser(User):
             seen.append(status)
             break
         elapsed = time.perf_counter() - began
-        self.environment.events.request.fire(
-            request_type="WS",
-            name="/v1/stream",
-            response_time=elapsed * 1000.0,
-            response_length=0,
-            exception=None if status == "ok" else RuntimeError(status),
-            context={},
-        )
+        failure = None if status == "ok" else RuntimeError(status)
+        report(self.environment, "WS", "/v1/stream", elapsed, failure)
         _write(
             Outcome(
                 kind="frame",
