@@ -71,7 +71,9 @@ async def test_a_slow_database_takes_the_spool_in_smaller_batches(
         await spool.append(count_record(f"k{n}", location_id, n, {"mask": 1}))
     recorder = InventoryRecorder(slow_database, spool, write_timeout_s=0.2, retry_interval_s=60)
 
-    assert await recorder.replay() == REPLAY_BATCH
+    # How many of them count as new depends on timing: a batch can commit just as its time
+    # runs out, and is then replayed as duplicates. What matters is that the spool drains.
+    await recorder.replay()
 
     assert await spool.depth() == 0
     async with slow_database.session() as session:
