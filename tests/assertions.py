@@ -15,8 +15,10 @@ def assert_detection_response(
         "counts",
         "timing_ms",
         "recorded",
+        "zones",
     }
     assert body["recorded"] == recorded
+    assert body["zones"] is None  # only at a location that has zones
     assert body["image"] == {"width": width, "height": height}
     assert set(body["model"]) == {"name", "version"}
     assert set(body["timing_ms"]) == {"preprocess", "inference", "total"}

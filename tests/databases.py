@@ -12,19 +12,13 @@ from sqlalchemy import text
 from medinv_tools.scratch_database import create_database, drop_database
 from serve_app.core.settings import Settings
 from serve_app.inventory.database import create_engine
+from serve_app.inventory.models import Base
 
 POSTGRES_SERVER_URL = os.environ.get(
     "MEDINV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = [
-    "api_keys",
-    "daily_counts",
-    "stock",
-    "detection_counts",
-    "detection_records",
-    "items",
-    "locations",
-]
+# Every table, those that others refer to last.
+TABLES = [table.name for table in reversed(Base.metadata.sorted_tables)]
 
 
 def create_postgres_database() -> str:

@@ -17,6 +17,7 @@ from serve_app.api import (
     models,
     stream,
     updates,
+    zones,
 )
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
@@ -102,7 +103,8 @@ def create_api(
     if not access.authenticator.required:
         app.add_middleware(OriginCheckMiddleware, allowed=settings.ws_allowed_origins)
     install_error_handlers(app)
-    for module in (detect, stream, health, models, locations, items, inventory, updates, console):
+    routers = (detect, stream, health, models, locations, zones, items, inventory, updates, console)
+    for module in routers:
         app.include_router(module.router)
     install_openapi(app, auth_required=access.authenticator.required)
     return app

@@ -14,7 +14,7 @@ from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
 from serve_app.api.responses import INVALID, NOT_READY, Outcome
-from serve_app.api.schemas.detection import MODEL_REF, DetectResponse
+from serve_app.api.schemas.detection import MODEL_REF, DetectResponse, ZoneCountsOut
 from serve_app.core.errors import (
     IdempotencyConflictError,
     ImageTooLargeError,
@@ -33,6 +33,7 @@ from serve_app.core.errors import (
     UpstreamTimeoutError,
 )
 from serve_app.core.payloads import DetectParams, ModelRef
+from serve_app.inventory.zones import Zone, counts_by_bin
 
 router = APIRouter(prefix="/v1", tags=["detection"])
 
@@ -142,8 +143,9 @@ async def detect(
     started = time.perf_counter()
     key = idempotency.checked_key(idempotency_key)
     with context.requests.hold():
+        zones: tuple[Zone, ...] = ()
         if location is not None:
-            await context.inventory.require_location(location)
+            zones = await context.inventory.locations.zones_at(location)
         limits = context.args.limits
         data = await read_image_upload(request, limits.max_body_bytes, limits.body_timeout_s)
         params = DetectParams(min_score, max_detections)
@@ -157,6 +159,12 @@ async def detect(
     total_ms = (time.perf_counter() - started) * 1000.0
     answer = DetectResponse.from_result(result, request_id_of(request), total_ms)
     if location is not None:
+        bins = counts_by_bin(result.detections, result.image_width, result.image_height, zones)
+        if zones:
+            answer.zones = [
+                ZoneCountsOut(id=zone.bin_id, name=zone.name, counts=bins[zone.bin_id])
+                for zone in zones
+            ]
         answer.recorded = await record_counts(
             context,
             caller=caller.caller,
@@ -166,6 +174,7 @@ async def detect(
             image=data,
             result=result,
             latency_ms=total_ms,
+            bin_counts=bins,
         )
     if chosen_format(output, request.headers.get("accept")) is OutputFormat.JPEG:
         image = await context.pipeline.annotate(data, result.detections)

@@ -1,8 +1,10 @@
 """`?location=` on detections: record their counts (a stream's smoothed, once per interval) and
 publish them, with what is below par there, to the live updates."""
 
+import logging
 import secrets
 import time
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Query
@@ -10,15 +12,17 @@ from fastapi import Query
 from serve_app.api.context import ApiContext
 from serve_app.api.frame_scheduler import Frame, elapsed_ms
 from serve_app.api.schemas.inventory import AlertsResponse, StockOut
-from serve_app.core.errors import StoreUnavailableError
+from serve_app.core.errors import NotFoundError, StoreUnavailableError
 from serve_app.core.payloads import DetectionResult
 from serve_app.inventory import queries
 from serve_app.inventory.models import MAX_INTEGER
 from serve_app.inventory.recorder import RecordOutcome
 from serve_app.inventory.records import CountRecord
 from serve_app.inventory.smoothing import CountSmoother
+from serve_app.inventory.zones import counts_by_bin, split_bins, with_bins
 from serve_app.state.stream_state import StreamState
 
+logger = logging.getLogger("ray.serve")
 LocationParam = Annotated[
     int | None,
     Query(
@@ -27,6 +31,10 @@ LocationParam = Annotated[
         description="record the counts at this location (an id from /v1/locations)",
     ),
 ]
+
+
+# Bin records are keyed by their detection's key and this: no caller's key holds a "#".
+BIN_KEY_SEPARATOR = "#bin-"
 
 
 async def record_counts(
@@ -40,7 +48,12 @@ async def record_counts(
     result: DetectionResult,
     latency_ms: float,
     counts: dict[str, int] | None = None,
+    bin_counts: dict[int, dict[str, int]] | None = None,
 ) -> RecordOutcome:
+    """Record the counts at the location and each of `bin_counts` at its bin (a zone of the
+    location's camera); the outcome is the location's. A bin is recorded even when the
+    location's record is a duplicate: its own key makes it one too, unless the first attempt
+    ended before it."""
     record = CountRecord.from_result(
         caller=caller,
         idempotency_key=idempotency_key,
@@ -51,20 +64,36 @@ async def record_counts(
         latency_ms=latency_ms,
         counts=counts,
     )
+    outcome = await _record_and_publish(context, record)
+    for bin_id, counts_in_bin in (bin_counts or {}).items():
+        bin_record = replace(
+            record,
+            idempotency_key=f"{idempotency_key}{BIN_KEY_SEPARATOR}{bin_id}",
+            location_id=bin_id,
+            counts=counts_in_bin,
+        )
+        try:
+            await _record_and_publish(context, bin_record)
+        except NotFoundError:
+            logger.warning("zone %d was deleted: its counts are not recorded", bin_id)
+    return outcome
+
+
+async def _record_and_publish(context: ApiContext, record: CountRecord) -> RecordOutcome:
     outcome = await context.inventory.record(record)
     if outcome == "duplicate":
         return outcome  # recorded (and published) by the request it repeats
     await context.state.updates.publish(
         {
             "type": "counts",
-            "location_id": location_id,
+            "location_id": record.location_id,
             "counts": record.counts,
             "recorded": outcome,
-            "request_id": request_id,
+            "request_id": record.request_id,
         }
     )
     if outcome == "written":
-        await _publish_below_par(context, location_id)
+        await _publish_below_par(context, record.location_id)
     return outcome
 
 
@@ -116,9 +145,12 @@ class StreamRecorder:
         state.last_recorded_at = self._smoother.last_recorded_at
 
     async def observe(self, frame: Frame, result: DetectionResult) -> RecordOutcome | None:
-        counts = self._smoother.observe(result.counts, time.time())
-        if counts is None:
+        zones = await self._context.inventory.locations.zones_at(self._location_id)
+        bins = counts_by_bin(result.detections, result.image_width, result.image_height, zones)
+        smoothed = self._smoother.observe(with_bins(result.counts, bins), time.time())
+        if smoothed is None:
             return None
+        counts, bin_counts = split_bins(smoothed, zones)
         self._state.records += 1
         return await record_counts(
             self._context,
@@ -130,4 +162,5 @@ class StreamRecorder:
             result=result,
             latency_ms=elapsed_ms(frame.received_at),
             counts=counts,
+            bin_counts=bin_counts,
         )

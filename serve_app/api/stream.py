@@ -109,7 +109,7 @@ async def _serve_stream(
     state = _session_state(session_id, principal, query, saved, set(websocket.query_params))
     recorder = None
     if state.location_id is not None:
-        await context.inventory.require_location(state.location_id)
+        await context.inventory.locations.zones_at(state.location_id)
         recorder = StreamRecorder(
             context, state, caller=principal.caller, request_id=request_id_of(websocket)
         )

@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     spool_store: Literal["local", "redis"] = "local"
     spool_max_records: int = Field(default=100_000, ge=1)
     spool_retry_interval_s: float = Field(default=1.0, gt=0)
+    # How long a replica keeps a location's zones: a zone made, changed or deleted counts
+    # detections on every replica within this.
+    zone_cache_ttl_s: float = Field(default=5.0, gt=0)
 
     # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
     # on in every Kubernetes overlay. Admin routes require an admin key either way.

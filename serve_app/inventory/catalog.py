@@ -1,14 +1,14 @@
 """Locations and items: the slowly changing part of the inventory."""
 
 from datetime import UTC, datetime
-from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.core.errors import ConflictError, NotFoundError
 from serve_app.inventory.models import Item, Location, LocationKind, Stock
+from serve_app.inventory.par_levels import reevaluate_below_par
 from serve_app.inventory.upsert import insert_for
 
 
@@ -59,14 +59,7 @@ async def put_item(
     }
     statement = insert_for(session, Item).values(**values)
     await session.execute(statement.on_conflict_do_update(index_elements=["label"], set_=values))
-    below_par_since: Any = None
-    if par_level is not None:
-        below_par_since = case(
-            (Stock.count < par_level, func.coalesce(Stock.below_par_since, now)), else_=None
-        )
-    await session.execute(
-        update(Stock).where(Stock.label == label).values(below_par_since=below_par_since)
-    )
+    await reevaluate_below_par(session, Stock.label == label)
     await session.commit()
     item = await session.get(Item, label, populate_existing=True)
     assert item is not None

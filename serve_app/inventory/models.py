@@ -52,6 +52,7 @@ class LocationKind(StrEnum):
     SHELF = "shelf"
     CABINET = "cabinet"
     ROOM = "room"
+    BIN = "bin"  # a zone of a camera's image: made with the zone, inside its camera's location
 
 
 class Base(DeclarativeBase):
@@ -61,7 +62,7 @@ class Base(DeclarativeBase):
 class Location(Base):
     __tablename__ = "locations"
     __table_args__ = (
-        CheckConstraint("kind IN ('shelf', 'cabinet', 'room')", name="ck_locations_kind"),
+        CheckConstraint("kind IN ('shelf', 'cabinet', 'room', 'bin')", name="ck_locations_kind"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -69,6 +70,35 @@ class Location(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     camera_id: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    # A bin's camera location; None for every other kind.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("locations.id"))
+
+
+class Zone(Base):
+    """A polygon of a camera's image, in normalised coordinates, that is one bin.
+
+    The bin is a location of its own (`bin_id`), so its stock, history and alerts are those of
+    any location. Where zones overlap, a detection counts toward the one of lowest `position`.
+    """
+
+    __tablename__ = "zones"
+    __table_args__ = (Index("ix_zones_camera", "camera_location_id", "position"),)
+
+    bin_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    camera_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
+    position: Mapped[int] = mapped_column(Integer)
+    polygon: Mapped[str] = mapped_column(String(4000))  # JSON: [[x, y], ...]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ParLevel(Base):
+    """An item's par level at one location (a bin's expected items), over the item's own."""
+
+    __tablename__ = "par_levels"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), primary_key=True)
+    label: Mapped[str] = mapped_column(String(100), primary_key=True)
+    par_level: Mapped[int] = mapped_column(Integer)
 
 
 class Item(Base):

@@ -13,9 +13,11 @@ from serve_app.inventory.models import (
     DetectionCount,
     DetectionRecord,
     Item,
+    ParLevel,
     Stock,
     UtcDateTime,
 )
+from serve_app.inventory.par_levels import effective_par, par_join_on_item, par_join_on_location
 
 
 @dataclass(frozen=True)
@@ -38,8 +40,9 @@ async def stock_levels(
     below_par_only: bool = False,
 ) -> list[StockLevel]:
     statement = (
-        select(Stock, Item)
-        .outerjoin(Item, Item.label == Stock.label)
+        select(Stock, Item, effective_par())
+        .outerjoin(Item, par_join_on_item())
+        .outerjoin(ParLevel, par_join_on_location())
         .order_by(Stock.location_id, Stock.label)
     )
     if location_id is not None:
@@ -55,11 +58,11 @@ async def stock_levels(
             display_name=item.display_name if item else stock.label,
             unit=item.unit if item else None,
             count=stock.count,
-            par_level=item.par_level if item else None,
+            par_level=par_level,
             updated_at=stock.updated_at,
             below_par_since=stock.below_par_since,
         )
-        for stock, item in (await session.execute(statement)).tuples()
+        for stock, item, par_level in (await session.execute(statement)).tuples()
     ]
 
 

@@ -17,12 +17,14 @@ import logging
 from dataclasses import dataclass
 from typing import Literal
 
-from serve_app.core.errors import StoreUnavailableError
+from sqlalchemy.exc import IntegrityError
+
+from serve_app.core.errors import NotFoundError, StoreUnavailableError
 from serve_app.core.metrics import InventoryMetrics
 from serve_app.core.settings import Settings
-from serve_app.inventory.catalog import get_location
 from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.local_spool import LocalSpool
+from serve_app.inventory.location_directory import LocationDirectory
 from serve_app.inventory.records import (
     CountRecord,
     WriteOutcome,
@@ -57,13 +59,14 @@ class InventoryRecorder:
         *,
         write_timeout_s: float,
         retry_interval_s: float,
+        zone_cache_ttl_s: float,
     ) -> None:
         self.database = database
         self._spool = spool
         self._write_timeout_s = write_timeout_s
         self._retry_interval_s = retry_interval_s
         self._metrics = InventoryMetrics()
-        self._known_locations: set[int] = set()  # locations are never deleted
+        self.locations = LocationDirectory(database, ttl_s=zone_cache_ttl_s)
         # Whether the last write reached the database: only then is a key checked there before
         # its record is queued (during an outage each check would only wait for the timeout).
         self._reachable = True
@@ -77,6 +80,7 @@ class InventoryRecorder:
             _open_spool(settings),
             write_timeout_s=settings.db_write_timeout_s,
             retry_interval_s=settings.spool_retry_interval_s,
+            zone_cache_ttl_s=settings.zone_cache_ttl_s,
         )
 
     async def start(self) -> None:
@@ -94,18 +98,6 @@ class InventoryRecorder:
                 await self._replayer
         await self.database.dispose()
         await self._spool.close()
-
-    async def require_location(self, location_id: int) -> None:
-        """Raise `NotFoundError` for an unknown location, before any work is done for it.
-
-        While the database is unreachable only locations this replica has seen can be
-        checked; any other is refused (`StoreUnavailableError`) rather than spooled unchecked.
-        """
-        if location_id in self._known_locations:
-            return
-        async with self.database.session() as session:
-            await get_location(session, location_id=location_id)
-        self._known_locations.add(location_id)
 
     async def record(self, record: CountRecord) -> RecordOutcome:
         """Write the record, or queue it; `IdempotencyConflictError` when its key names
@@ -249,9 +241,15 @@ class InventoryRecorder:
 
     async def _write(self, records: list[CountRecord]) -> list[WriteOutcome]:
         locations = sorted({record.location_id for record in records})
-        async with self.database.session() as session:
-            outcomes = await write_records(session, records=records)
-            below = [await items_below_par(session, location_id=i) for i in locations]
+        try:
+            async with self.database.session() as session:
+                outcomes = await write_records(session, records=records)
+                below = [await items_below_par(session, location_id=i) for i in locations]
+        except IntegrityError as error:
+            if "foreign key" not in str(error.orig).lower():
+                raise
+            # A zone's bin deleted since its camera's zones were read: it is gone for good.
+            raise NotFoundError("a location of the record was deleted") from error
         for location_id, count in zip(locations, below, strict=True):
             self._metrics.items_below_par(location_id, count)
         return outcomes

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from serve_app.core.errors import IdempotencyConflictError
 from serve_app.core.payloads import DetectionResult
-from serve_app.inventory.models import DetectionCount, DetectionRecord, Item, Stock
+from serve_app.inventory.models import DetectionCount, DetectionRecord, Stock
+from serve_app.inventory.par_levels import pars_at
 from serve_app.inventory.upsert import insert_for
 
 # What writing a record did: stored it, or found its key taken by the same request (a
@@ -152,11 +153,7 @@ async def _update_stock(session: AsyncSession, record: CountRecord) -> None:
     counts = {label: 0 for label in known} | record.counts  # a label not seen now counts 0
     if not counts:
         return
-    pars = dict(
-        (await session.execute(select(Item.label, Item.par_level).where(Item.label.in_(counts))))
-        .tuples()
-        .all()
-    )
+    pars = await pars_at(session, location_id=record.location_id, labels=counts)
     rows = [
         {
             "location_id": record.location_id,

@@ -27,6 +27,11 @@ SCOPES = {
     ("put", "/v1/models/active"): "admin",
     ("put", "/v1/items/{label}"): "admin",
     ("post", "/v1/locations"): "admin",
+    ("get", "/v1/locations/{location_id}/zones"): "read",
+    ("get", "/v1/zones/{zone_id}"): "read",
+    ("post", "/v1/locations/{location_id}/zones"): "admin",
+    ("put", "/v1/zones/{zone_id}"): "admin",
+    ("delete", "/v1/zones/{zone_id}"): "admin",
 }
 OPEN = {("get", "/v1/health"), ("get", "/v1/ready")}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorResponse"}
@@ -114,7 +119,7 @@ def test_the_declared_scope_is_the_one_the_guard_checks(
     }
     allowed = {scope: create_api_key(url, scope) for scope in ("detect", "read", "admin")}
     for (method, path), scope in SCOPES.items():
-        concrete = path.format(location_id=1, label="syringe")
+        concrete = path.format(location_id=1, label="syringe", zone_id=1)
         refused = client.request(method, concrete, headers={"X-API-Key": keys[scope]})
         assert refused.status_code == 403, (method, path, refused.text)
         passed = client.request(method, concrete, headers={"X-API-Key": allowed[scope]})

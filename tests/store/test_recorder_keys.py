@@ -32,6 +32,7 @@ async def recorder(database_url: str, spool: LocalSpool) -> AsyncIterator[Invent
         spool,
         write_timeout_s=10.0,
         retry_interval_s=60.0,
+        zone_cache_ttl_s=5.0,
     )
     yield recorder
     await recorder.close()

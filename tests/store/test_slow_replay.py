@@ -69,7 +69,9 @@ async def test_a_slow_database_takes_the_spool_in_smaller_batches(
     spool = LocalSpool(tmp_path / "spool.db", max_records=1000)
     for n in range(REPLAY_BATCH):
         await spool.append(count_record(f"k{n}", location_id, n, {"mask": 1}))
-    recorder = InventoryRecorder(slow_database, spool, write_timeout_s=0.2, retry_interval_s=60)
+    recorder = InventoryRecorder(
+        slow_database, spool, write_timeout_s=0.2, retry_interval_s=60, zone_cache_ttl_s=5.0
+    )
 
     # How many of them count as new depends on timing: a batch can commit just as its time
     # runs out, and is then replayed as duplicates. What matters is that the spool drains.

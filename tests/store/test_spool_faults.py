@@ -32,6 +32,7 @@ async def test_a_poison_record_is_dead_lettered_and_the_rest_replayed_in_order(
         spool,
         write_timeout_s=10.0,
         retry_interval_s=60.0,
+        zone_cache_ttl_s=5.0,
     )
 
     replayed = await recorder.replay()

@@ -57,6 +57,12 @@ class TimingMs(BaseModel):
     total: float = Field(description="as measured by the ingress")
 
 
+class ZoneCountsOut(BaseModel):
+    id: int = Field(description="the zone's bin location")
+    name: str
+    counts: dict[str, int] = Field(description="per label, the bin's expected items included")
+
+
 class DetectResponse(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -83,6 +89,12 @@ class DetectResponse(BaseModel):
         "disk while the database is unreachable, or are a duplicate: the Idempotency-Key's "
         "record of this image, written or queued before, and nothing new was recorded; null "
         "without ?location",
+    )
+    zones: list[ZoneCountsOut] | None = Field(
+        default=None,
+        description="with ?location of a camera that has zones: each zone's counts (a "
+        "detection counts toward the zone holding its box centre), recorded at its bin; null "
+        "otherwise",
     )
 
     @classmethod

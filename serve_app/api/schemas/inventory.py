@@ -1,8 +1,9 @@
 """Wire models of the inventory routes of API v1 (locations, items, stock, history, alerts)."""
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from serve_app.inventory.models import MAX_INTEGER, Item, Location, LocationKind
 from serve_app.inventory.queries import Bucket, HistoryPage, StockLevel
@@ -19,8 +20,16 @@ class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _not_a_bin(kind: LocationKind) -> LocationKind:
+    if kind is LocationKind.BIN:
+        raise ValueError("a bin is made with its zone: POST /v1/locations/{id}/zones")
+    return kind
+
+
 class LocationCreate(_Input):
-    kind: LocationKind = Field(description="shelf, cabinet or room")
+    kind: Annotated[LocationKind, AfterValidator(_not_a_bin)] = Field(
+        description="shelf, cabinet or room (a bin is made with its zone)"
+    )
     name: str = Field(
         min_length=1, max_length=200, pattern=PRINTABLE, examples=["Ward 3 - supply shelf B"]
     )
@@ -32,6 +41,7 @@ class LocationOut(BaseModel):
     kind: LocationKind
     name: str
     camera_id: str | None
+    parent_id: int | None = Field(description="a bin's camera location; null for the others")
     created_at: datetime
 
     @classmethod
@@ -41,6 +51,7 @@ class LocationOut(BaseModel):
             kind=LocationKind(location.kind),
             name=location.name,
             camera_id=location.camera_id,
+            parent_id=location.parent_id,
             created_at=location.created_at,
         )
 
