@@ -10,11 +10,13 @@ from serve_app.access.controls import AccessControls
 from serve_app.api import (
     console,
     detect,
+    fhir,
     health,
     inventory,
     items,
     locations,
     models,
+    replenishment,
     stream,
     updates,
     zones,
@@ -103,7 +105,8 @@ def create_api(
     if not access.authenticator.required:
         app.add_middleware(OriginCheckMiddleware, allowed=settings.ws_allowed_origins)
     install_error_handlers(app)
-    routers = (detect, stream, health, models, locations, zones, items, inventory, updates, console)
+    routers = [detect, stream, health, models, locations, zones, items, inventory]
+    routers += [replenishment, fhir, updates, console]
     for module in routers:
         app.include_router(module.router)
     install_openapi(app, auth_required=access.authenticator.required)

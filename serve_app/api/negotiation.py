@@ -1,5 +1,6 @@
-"""Which representation of a detection the client asked for: JSON (the default) or the image
-with the detections drawn on it (`?format=jpeg`, or an `Accept` that prefers image/jpeg)."""
+"""Which representation the client asked for: JSON (the default), or another that `Accept`
+prefers, e.g. a detection's image with the detections drawn on it (`?format=jpeg`, or an
+`Accept` that prefers image/jpeg)."""
 
 from enum import StrEnum
 
@@ -17,12 +18,16 @@ def chosen_format(requested: OutputFormat | None, accept: str | None) -> OutputF
     than application/json (a tie, `*/*` or no header is JSON)."""
     if requested is not None:
         return requested
+    return OutputFormat.JPEG if prefers(JPEG_MEDIA_TYPE, accept) else OutputFormat.JSON
+
+
+def prefers(media_type: str, accept: str | None) -> bool:
+    """Whether `Accept` gives the media type a higher quality than application/json (a tie,
+    `*/*` or no header is JSON)."""
     if not accept:
-        return OutputFormat.JSON
+        return False
     ranges = [_media_range(part) for part in accept.split(",") if part.strip()]
-    if _quality(JPEG_MEDIA_TYPE, ranges) > _quality(JSON_MEDIA_TYPE, ranges):
-        return OutputFormat.JPEG
-    return OutputFormat.JSON
+    return _quality(media_type, ranges) > _quality(JSON_MEDIA_TYPE, ranges)
 
 
 def _media_range(part: str) -> tuple[str, float]:

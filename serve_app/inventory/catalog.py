@@ -31,6 +31,12 @@ async def list_locations(session: AsyncSession) -> list[Location]:
     return list(await session.scalars(select(Location).order_by(Location.id)))
 
 
+async def bins_of(session: AsyncSession, *, location_id: int) -> list[Location]:
+    """The bins of a camera location's zones (none for any other)."""
+    statement = select(Location).where(Location.parent_id == location_id).order_by(Location.id)
+    return list(await session.scalars(statement))
+
+
 async def get_location(session: AsyncSession, *, location_id: int) -> Location:
     location = await session.get(Location, location_id)
     if location is None:

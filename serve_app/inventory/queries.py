@@ -25,6 +25,7 @@ class StockLevel:
     location_id: int
     label: str
     display_name: str
+    sku: str | None
     unit: str | None
     count: int
     par_level: int | None
@@ -56,6 +57,7 @@ async def stock_levels(
             location_id=stock.location_id,
             label=stock.label,
             display_name=item.display_name if item else stock.label,
+            sku=item.sku if item else None,
             unit=item.unit if item else None,
             count=stock.count,
             par_level=par_level,

@@ -32,6 +32,9 @@ SCOPES = {
     ("post", "/v1/locations/{location_id}/zones"): "admin",
     ("put", "/v1/zones/{zone_id}"): "admin",
     ("delete", "/v1/zones/{zone_id}"): "admin",
+    ("get", "/v1/replenishment"): "read",
+    ("get", "/fhir/r5/InventoryReport"): "read",
+    ("get", "/fhir/r5/SupplyRequest"): "read",
 }
 OPEN = {("get", "/v1/health"), ("get", "/v1/ready")}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorResponse"}

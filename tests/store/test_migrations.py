@@ -142,3 +142,45 @@ def test_idempotency_keys_keep_every_record_and_its_counts(empty_database: str) 
 
     upgrade(url)
     assert execute(url, counts) == [(2,)]
+
+
+def test_zones_keep_every_location_and_their_downgrade_drops_only_bins(
+    empty_database: str,
+) -> None:
+    url = empty_database
+    upgrade(url, "0003")
+    at = datetime(2026, 5, 1)
+    execute(
+        url,
+        "INSERT INTO locations (id, kind, name, created_at) VALUES (1, 'shelf', 'A', :at)",
+        at=at,
+    )
+
+    upgrade(url)
+    execute(
+        url,
+        "INSERT INTO locations (id, kind, name, created_at, parent_id) "
+        "VALUES (2, 'bin', 'A left', :at, 1)",
+        at=at,
+    )
+    execute(
+        url,
+        "INSERT INTO zones (bin_id, camera_location_id, position, polygon, updated_at) "
+        "VALUES (2, 1, 0, '[[0, 0], [1, 0], [0, 1]]', :at)",
+        at=at,
+    )
+    execute(url, "INSERT INTO par_levels (location_id, label, par_level) VALUES (2, 'mask', 3)")
+    insert_record(url, "r1", caller="key:k1", idempotency_key="r1")
+    execute(url, "UPDATE detection_records SET location_id = 2")
+    with pytest.raises(IntegrityError):
+        execute(
+            url, "INSERT INTO locations (kind, name, created_at) VALUES ('drawer', 'B', :at)", at=at
+        )
+
+    downgrade(url, "0003")
+    assert execute(url, "SELECT id, kind FROM locations") == [(1, "shelf")]
+    assert execute(url, "SELECT count(*) FROM detection_records") == [(0,)]
+    with pytest.raises(IntegrityError):
+        execute(
+            url, "INSERT INTO locations (kind, name, created_at) VALUES ('bin', 'C', :at)", at=at
+        )
