@@ -12,7 +12,7 @@ from ray.serve.schema import ServeDeploySchema
 
 from serve_app.core.args import AppArgs, DetectorUserConfig
 
-EXPECTED_DEPLOYMENTS = {"Ingress", "Preprocessor", "Detector"}
+EXPECTED_DEPLOYMENTS = {"Ingress", "Preprocessor", "Detector", "CameraPoller"}
 USER_CONFIG_MODELS: dict[str, type[BaseModel]] = {"Detector": DetectorUserConfig}
 _FREE_FORM_KEYS = {"runtime_env", "args", "user_config", "resources", "label_selector"}
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+import av
 import torch
 from PIL import Image
 
@@ -42,6 +43,19 @@ def encode(image: Image.Image, image_format: str = "JPEG", **options: object) ->
 
 def shelf_jpeg(width: int = 640, height: int = 480) -> bytes:
     return encode(shelf(width, height), "JPEG", quality=85)
+
+
+def write_video(path: Path, image: Image.Image, frames: int, fps: int) -> Path:
+    """An MPEG-4 file of `frames` copies of the image at `fps`, made with PyAV."""
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=fps)
+        stream.width, stream.height = image.width // 2 * 2, image.height // 2 * 2
+        stream.pix_fmt = "yuv420p"
+        for _ in range(frames):
+            frame = av.VideoFrame.from_image(image.crop((0, 0, stream.width, stream.height)))
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    return path
 
 
 def bomb_png(width: int = 20_000, height: int = 20_000) -> bytes:

@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from serve_app.access.controls import AccessControls
 from serve_app.api import (
+    cameras,
     console,
     detect,
     fhir,
@@ -21,12 +22,14 @@ from serve_app.api import (
     updates,
     zones,
 )
+from serve_app.api.camera_policy import CameraService
 from serve_app.api.context import ApiContext
 from serve_app.api.errors import install_error_handlers
 from serve_app.api.openapi import install_openapi
 from serve_app.api.origin_check import OriginCheckMiddleware
 from serve_app.api.request_id import RequestIdMiddleware
 from serve_app.api.request_metrics import RequestMetricsMiddleware
+from serve_app.cameras.config import CameraStatusSource
 from serve_app.core.args import IngressArgs
 from serve_app.core.pipeline import DetectionPipeline
 from serve_app.core.settings import Settings
@@ -68,6 +71,7 @@ def create_api(
     settings: Settings,
     *,
     behind_serve_proxy: bool,
+    camera_statuses: CameraStatusSource | None = None,
 ) -> FastAPI:
     """The API of one replica around `pipeline`, with the shared state and access controls the
     settings describe (Redis-backed with `MEDINV_REDIS_URL`; they connect lazily)."""
@@ -99,14 +103,15 @@ def create_api(
         docs_url="/docs" if docs else None,
         openapi_url="/openapi.json" if docs else None,
     )
-    app.state.context = ApiContext.create(pipeline, store, args, access, state)
+    camera_service = CameraService.of(settings, camera_statuses)
+    app.state.context = ApiContext.create(pipeline, store, args, access, state, camera_service)
     app.add_middleware(RequestMetricsMiddleware, metrics=app.state.context.metrics)
     app.add_middleware(RequestIdMiddleware, echo=not behind_serve_proxy)
     if not access.authenticator.required:
         app.add_middleware(OriginCheckMiddleware, allowed=settings.ws_allowed_origins)
     install_error_handlers(app)
     routers = [detect, stream, health, models, locations, zones, items, inventory]
-    routers += [replenishment, fhir, updates, console]
+    routers += [cameras, replenishment, fhir, updates, console]
     for module in routers:
         app.include_router(module.router)
     install_openapi(app, auth_required=access.authenticator.required)

@@ -1,5 +1,6 @@
 """What the routes share within one replica: pipeline, inventory, arguments, admission limits,
-access controls (keys, rate limits) and shared state (result cache, live updates, streams)."""
+access controls (keys, rate limits), shared state (result cache, live updates, streams) and
+the camera poller's statuses."""
 
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from serve_app.access.controls import AccessControls
+from serve_app.api.camera_policy import CameraService
 from serve_app.api.readiness import ReadinessCache
 from serve_app.core.args import IngressArgs
 from serve_app.core.errors import OverloadedError
@@ -55,6 +57,7 @@ class ApiContext:
     access: AccessControls
     state: SharedState
     readiness: ReadinessCache
+    cameras: CameraService
 
     @classmethod
     def create(
@@ -64,6 +67,7 @@ class ApiContext:
         args: IngressArgs,
         access: AccessControls,
         state: SharedState,
+        cameras: CameraService,
     ) -> "ApiContext":
         return cls(
             pipeline=pipeline,
@@ -71,6 +75,7 @@ class ApiContext:
             args=args,
             access=access,
             state=state,
+            cameras=cameras,
             requests=AdmissionLimit(args.max_in_flight_requests, "detect requests"),
             streams=AdmissionLimit(args.stream.max_streams_per_replica, "streams"),
             subscribers=AdmissionLimit(args.max_update_subscribers, "live-update sockets"),

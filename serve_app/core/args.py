@@ -50,6 +50,20 @@ class IngressArgs(_Strict):
     stream: StreamArgs = StreamArgs()
 
 
+class CameraPollerArgs(_Strict):
+    refresh_s: float = Field(
+        default=30.0, gt=0, description="a camera registered or changed is polled within this"
+    )
+    poll_timeout_s: float = Field(
+        default=60.0, gt=0, description="one poll's frames and its record, at most"
+    )
+    backoff_base_s: float = Field(default=10.0, gt=0, description="the wait after one failure")
+    backoff_max_s: float = Field(
+        default=900.0, gt=0, description="the longest wait between polls of a failing camera"
+    )
+    max_frame_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+
+
 class DetectorArgs(_Strict):
     forward_workers: int = Field(
         default=1,
@@ -85,3 +99,4 @@ class DetectorUserConfig(_Strict):
 class AppArgs(_Strict):
     ingress: IngressArgs = IngressArgs()
     detector: DetectorArgs = DetectorArgs()
+    cameras: CameraPollerArgs = CameraPollerArgs()

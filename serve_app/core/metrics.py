@@ -19,6 +19,7 @@ from ray.serve.metrics import Counter, Gauge, Histogram
 from serve_app.core.payloads import DetectionResult, ModelRef
 
 LATENCY_BOUNDARIES_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]
+POLL_BOUNDARIES_S = [0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]
 BATCH_SIZE_BOUNDARIES = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0]
 
 
@@ -233,3 +234,32 @@ def _model_tags(ref: ModelRef, device: str) -> dict[str, str]:
 def _keys(*names: str) -> Any:
     # ray.serve.metrics annotates tag_keys as Tuple[str] (one key); several keys work.
     return names
+
+
+class CameraMetrics:
+    """Recorded by the camera poller: polls by outcome and their duration, failing cameras."""
+
+    def __init__(self) -> None:
+        self._polls = Counter(
+            "medinv_camera_polls_total",
+            description="Camera polls by outcome: ok, error, timeout.",
+            tag_keys=("outcome",),
+        )
+        self._poll_seconds = Histogram(
+            "medinv_camera_poll_duration_seconds",
+            description="One poll: its frames taken, detected and recorded (or its failure).",
+            boundaries=POLL_BOUNDARIES_S,
+        )
+        self._failing = _GaugeKeeper(
+            Gauge(
+                "medinv_cameras_failing",
+                description="Cameras whose last poll failed.",
+            )
+        )
+
+    def poll(self, outcome: str, seconds: float) -> None:
+        self._polls.inc(tags={"outcome": outcome})
+        self._poll_seconds.observe(seconds)
+
+    def failing(self, cameras: int) -> None:
+        self._failing.set(cameras)

@@ -10,8 +10,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class CameraLogin(BaseModel):
+    """A camera's login (HTTP basic auth, or an RTSP URL's user info)."""
+
+    username: str
+    password: SecretStr
 
 
 class Settings(BaseSettings):
@@ -47,6 +54,13 @@ class Settings(BaseSettings):
     # How long a replica keeps a location's zones: a zone made, changed or deleted counts
     # detections on every replica within this.
     zone_cache_ttl_s: float = Field(default=5.0, gt=0)
+
+    # Camera logins by name (JSON: {"name": {"username": …, "password": …}}), and a file of
+    # the same JSON (a mounted Secret) whose entries win; a camera names one in `credential`.
+    camera_credentials: dict[str, CameraLogin] = {}
+    camera_credentials_file: Path | None = None
+    # Whether a video camera may be a file:// URL (tests, demos): off, as it reads local files.
+    camera_allow_files: bool = False
 
     # API keys (`medinv keys`). Off for the embedded local run (a warning says so at start),
     # on in every Kubernetes overlay. Admin routes require an admin key either way.

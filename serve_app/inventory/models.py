@@ -6,6 +6,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -88,6 +89,33 @@ class Zone(Base):
     camera_location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"))
     position: Mapped[int] = mapped_column(Integer)
     polygon: Mapped[str] = mapped_column(String(4000))  # JSON: [[x, y], ...]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class CameraSourceKind(StrEnum):
+    SNAPSHOT = "snapshot"  # an HTTP(S) URL answering one JPEG per GET
+    MJPEG = "mjpeg"  # an HTTP(S) multipart/x-mixed-replace stream of JPEGs
+    VIDEO = "video"  # anything PyAV (FFmpeg) opens: rtsp://, a video file
+
+
+class Camera(Base):
+    """A camera the poller takes snapshots of, for its location. Its URL holds no credentials:
+    `credential` names a set of them in the settings (a mounted Secret)."""
+
+    __tablename__ = "cameras"
+    __table_args__ = (
+        CheckConstraint("kind IN ('snapshot', 'mjpeg', 'video')", name="ck_cameras_kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("locations.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    url: Mapped[str] = mapped_column(String(2000))
+    credential: Mapped[str | None] = mapped_column(String(100))
+    interval_s: Mapped[float] = mapped_column(Float)
+    frames_per_poll: Mapped[int] = mapped_column(Integer)
+    frame_gap_s: Mapped[float] = mapped_column(Float)
+    enabled: Mapped[bool] = mapped_column(Boolean)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -3,6 +3,7 @@ interval (counted from the stream's start or its last record). One misdetection 
 moves the median of five frames not at all."""
 
 from collections import deque
+from collections.abc import Iterable
 from statistics import median_low
 
 
@@ -34,6 +35,12 @@ class CountSmoother:
         if now - self._last_recorded_at < self._interval_s:
             return None
         self._last_recorded_at = now
-        labels = set().union(*self._window)
-        smoothed = {label: median_low(c.get(label, 0) for c in self._window) for label in labels}
-        return {label: count for label, count in sorted(smoothed.items()) if count}
+        return {label: count for label, count in median_counts(self._window).items() if count}
+
+
+def median_counts(frames: Iterable[dict[str, int]]) -> dict[str, int]:
+    """Each label's median (the lower middle one) over the frames, a frame without it
+    counting 0; sorted by label."""
+    window = list(frames)
+    labels = sorted(set().union(*window))
+    return {label: median_low(c.get(label, 0) for c in window) for label in labels}

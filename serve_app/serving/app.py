@@ -10,6 +10,7 @@ from ray.serve import Application
 from ray.serve.deployment import Deployment
 
 from serve_app.core.args import AppArgs, DetectorUserConfig
+from serve_app.serving.camera_poller import CameraPollerDeployment
 from serve_app.serving.detector import Detector
 from serve_app.serving.ingress import Ingress
 from serve_app.serving.pipeline import DETECTOR_DEPLOYMENT
@@ -29,4 +30,5 @@ def build_app(args: dict[str, Any]) -> Application:
         .options(name=DETECTOR_DEPLOYMENT, user_config=DetectorUserConfig().model_dump())
         .bind(app_args.detector)
     )
-    return _deployment(Ingress).bind(preprocessor, detector, app_args.ingress)
+    camera_poller = _deployment(CameraPollerDeployment).bind(app_args.cameras)
+    return _deployment(Ingress).bind(preprocessor, detector, camera_poller, app_args.ingress)

@@ -7,6 +7,8 @@ from ray import serve
 from ray.serve.handle import DeploymentHandle
 
 from serve_app.api.app import create_api
+from serve_app.api.camera_polls import record_poll
+from serve_app.cameras.config import CameraConfig, CameraStatus
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import get_settings
 from serve_app.inventory.recorder import InventoryRecorder
@@ -21,6 +23,7 @@ class Ingress:
         self,
         preprocessor: DeploymentHandle[Any],
         detector: DeploymentHandle[Any],
+        camera_poller: DeploymentHandle[Any],
         args: IngressArgs,
     ) -> None:
         settings = get_settings()
@@ -35,12 +38,33 @@ class Ingress:
         self._inventory = InventoryRecorder.open(settings)
         self._args = args
         self._settings = settings
+        self._camera_statuses = CameraPollerStatuses(camera_poller)
+        self._api: FastAPI | None = None
 
     def __serve_build_asgi_app__(self) -> FastAPI:
-        return create_api(
+        self._api = create_api(
             self._pipeline,
             self._inventory,
             self._args,
             self._settings,
             behind_serve_proxy=True,
+            camera_statuses=self._camera_statuses,
         )
+        return self._api
+
+    async def record_camera_poll(self, camera: CameraConfig, frames: list[bytes], slot: int) -> str:
+        """Called by the camera poller: record its frames as a detection at the camera's
+        location."""
+        assert self._api is not None, "Serve builds the ASGI app before any call"
+        return await record_poll(self._api.state.context, camera, frames, slot)
+
+
+class CameraPollerStatuses:
+    """Camera statuses, from the poller deployment."""
+
+    def __init__(self, poller: DeploymentHandle[Any]) -> None:
+        self._poller = poller
+
+    async def status(self, camera_id: int) -> CameraStatus | None:
+        status: CameraStatus | None = await self._poller.status.remote(camera_id)
+        return status

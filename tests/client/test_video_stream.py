@@ -4,7 +4,6 @@ streamed over WS /v1/stream to the real service; the counts printed as they chan
 import time
 from pathlib import Path
 
-import av
 import pytest
 from PIL import Image
 
@@ -13,6 +12,7 @@ from medinv_client.cli import main
 from medinv_client.video import video_frames
 from medinv_tools.paths import REPO_ROOT
 from tests.client.conftest import Service
+from tests.factories import write_video
 
 SHELF = REPO_ROOT / "examples" / "shelf.jpg"
 FRAMES = 6
@@ -22,16 +22,7 @@ FPS = 4
 @pytest.fixture(scope="module")
 def shelf_video(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("video") / "shelf.mp4"
-    image = Image.open(SHELF).convert("RGB")
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("mpeg4", rate=FPS)
-        stream.width, stream.height = image.width // 2 * 2, image.height // 2 * 2
-        stream.pix_fmt = "yuv420p"
-        for _ in range(FRAMES):
-            frame = av.VideoFrame.from_image(image.crop((0, 0, stream.width, stream.height)))
-            container.mux(stream.encode(frame))
-        container.mux(stream.encode())
-    return path
+    return write_video(path, Image.open(SHELF).convert("RGB"), FRAMES, FPS)
 
 
 def test_a_file_is_paced_at_its_frame_rate(shelf_video: Path) -> None:
