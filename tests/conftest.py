@@ -12,13 +12,14 @@ from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.inventory.migrate import upgrade
 from serve_app.model.manifest import model_dir, read_manifest
+from tests.cameras.camera_server import CameraServer
 from tests.databases import (
     POSTGRES_SERVER_URL,
     create_postgres_database,
     drop_postgres_database,
     empty_tables,
 )
-from tests.factories import write_untrained_model
+from tests.factories import shelf_jpeg, write_untrained_model
 
 # A second registered version of the demo model's name, with random weights.
 UNTRAINED_MODEL = ModelRef(name=DEMO_MODEL.name, version="0.0.1-untrained")
@@ -90,3 +91,10 @@ def database_url(request: pytest.FixtureRequest) -> str:
     url: str = request.getfixturevalue(f"{request.param}_url")
     empty_tables(url)
     return url
+
+
+@pytest.fixture
+def camera_server() -> Iterator[CameraServer]:
+    """A local HTTP camera serving the generated shelf (tests/cameras/camera_server.py)."""
+    with CameraServer(shelf_jpeg(640, 480)).running() as server:
+        yield server

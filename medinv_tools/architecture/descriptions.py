@@ -11,7 +11,8 @@ DESCRIPTIONS: dict[str, str] = {
     "api": "FastAPI app of API v1: routers, schemas, guards, upload parsing, error mapping",
     "access": "API keys, authentication, rate limits, the key store",
     "state": "Redis-backed shared state: result cache, live update bus, stream sessions",
-    "inventory": "SQLAlchemy store, Alembic migrations, recorder + spool",
+    "inventory": "SQLAlchemy store, Alembic migrations, recorder + spool, zones",
+    "cameras": "camera poller: snapshot, MJPEG and RTSP sources, schedules, backoff",
     "model": "imaging, tiling, manifests, loader, torchvision runtime, inference, postprocess",
     "core": "settings, errors, payloads, metrics, args, the DetectionPipeline protocol",
 }

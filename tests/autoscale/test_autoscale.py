@@ -29,7 +29,7 @@ STEP_USERS = 6  # closed-loop detect users: ~6 ongoing requests against targets 
 SCALE_UP_TIMEOUT_S = 150.0
 SCALE_DOWN_TIMEOUT_S = 150.0
 FIGURES = REPO_ROOT / ".run" / "autoscale-figures.json"
-MINIMUM_REPLICAS = {"Ingress": 1, "Preprocessor": 1, "Detector": 1}
+MINIMUM_REPLICAS = {"Ingress": 1, "Preprocessor": 1, "Detector": 1, "CameraPoller": 1}
 MINIMUM_NODES = {"head": 1, "cpu": 1, "gpu": 1}
 
 

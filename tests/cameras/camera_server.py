@@ -18,15 +18,20 @@ async def _page(_request: web.Request) -> web.StreamResponse:
     return web.Response(text="<html>a login page</html>", content_type="text/html")
 
 
+# The login /secure.jpg wants (the password has characters a URL must quote).
+USERNAME = "cam-user"
+PASSWORD = "s3cr#t/pass"
+
+
 class CameraServer:
-    def __init__(self, jpeg: bytes, *, username: str = "", password: str = "") -> None:
+    def __init__(self, jpeg: bytes, *, username: str = USERNAME, password: str = PASSWORD) -> None:
         self.jpeg = jpeg
         self.requests: Counter[str] = Counter()
         self.snapshot_times: list[float] = []
         # What the next snapshots answer, in turn: "ok", a status such as "500", or "hang";
         # once it runs out, "ok".
         self.script: list[str] = []
-        self._login = BasicAuth(username, password) if username else None
+        self._login = BasicAuth(username, password)
         self._loop = asyncio.new_event_loop()
         self.port = 0
 
@@ -47,7 +52,7 @@ class CameraServer:
     async def _secure(self, request: web.Request) -> web.StreamResponse:
         self.requests["secure"] += 1
         header = request.headers.get("Authorization", "")
-        if self._login is None or header != self._login.encode():
+        if header != self._login.encode():
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="cam"'})
         return web.Response(body=self.jpeg, content_type="image/jpeg")
 

@@ -18,8 +18,7 @@ from serve_app.cameras.credentials import CameraCredentials
 from serve_app.cameras.poller import CameraPoller, PollerTimings
 from serve_app.cameras.sources import FrameFetcher
 from serve_app.core.settings import CameraLogin, Settings
-from tests.cameras.camera_server import CameraServer
-from tests.cameras.conftest import PASSWORD, USERNAME
+from tests.cameras.camera_server import PASSWORD, USERNAME, CameraServer
 from tests.factories import shelf, write_video
 
 TIMINGS = PollerTimings(refresh_s=60, poll_timeout_s=5, backoff_base_s=0.2, backoff_max_s=0.8)

@@ -60,6 +60,7 @@ def test_serve_status_cli_reports_every_deployment_healthy(serve_service: ServeS
         "Ingress": "HEALTHY",
         "Preprocessor": "HEALTHY",
         "Detector": "HEALTHY",
+        "CameraPoller": "HEALTHY",
     }
 
 

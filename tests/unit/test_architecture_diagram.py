@@ -38,7 +38,7 @@ def test_the_layers_are_the_contracts_and_name_every_subpackage(
         ["serving", "cli"],
         ["api"],
         ["access"],
-        ["state", "inventory", "model"],
+        ["inventory", "state", "model", "cameras"],
         ["core"],
     ]
     named = [name for layer in layers for name in layer]
