@@ -17,6 +17,8 @@ POSTGRES_SERVER_URL = os.environ.get(
     "MEDINV_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 TABLES = [
+    "webhook_outbox",
+    "webhook_subscriptions",
     "api_keys",
     "daily_counts",
     "stock",

@@ -1,0 +1,121 @@
+"""The webhook dispatcher: a background task of each ingress replica that adds the periodic
+reports that are due, then leases due events from the outbox, sends them and settles them.
+
+Replicas share the work through the outbox alone: each leases the events it sends
+(`outbox_leases.py`), so no two send one event at once, and the events of a replica that died
+are sent by another once their leases run out.
+"""
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+
+from serve_app.core.errors import StoreUnavailableError
+from serve_app.core.metrics import WebhookMetrics
+from serve_app.core.settings import Settings
+from serve_app.inventory.database import Database
+from serve_app.inventory.outbox import add_due_reports
+from serve_app.inventory.outbox_leases import RetryPolicy, claim_due, pending_events, settle
+from serve_app.inventory.webhook_sender import send
+
+logger = logging.getLogger("ray.serve")
+# The database is down or slow: try again after the poll interval.
+_UNAVAILABLE = (StoreUnavailableError, TimeoutError)
+
+
+class WebhookDispatcher:
+    def __init__(self, database: Database, settings: Settings) -> None:
+        self._database = database
+        self._poll_interval_s = settings.webhook_poll_interval_s
+        self._batch_size = settings.webhook_batch_size
+        self._timeout_s = settings.webhook_timeout_s
+        self._lease = timedelta(seconds=settings.webhook_lease_s)
+        self._policy = RetryPolicy(
+            backoff_base_s=settings.webhook_backoff_base_s,
+            backoff_max_s=settings.webhook_backoff_max_s,
+            max_attempts=settings.webhook_max_attempts,
+        )
+        # Who holds a lease, for whoever reads the outbox: this process, and a claim number.
+        self._name = f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(4)}"
+        self._claims = 0
+        self._metrics = WebhookMetrics()
+        self._http: aiohttp.ClientSession | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._http = aiohttp.ClientSession()
+        self._task = asyncio.create_task(self._dispatch_forever())
+
+    async def close(self) -> None:
+        """Stop at once: an event being sent keeps its lease and is sent again after it."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._http is not None:
+            await self._http.close()
+
+    async def dispatch(self) -> int:
+        """One round: due reports into the outbox, then one batch of due events sent and
+        settled. How many events were sent."""
+        assert self._http is not None, "start() first"
+        http = self._http
+        async with self._database.session() as session:
+            await add_due_reports(session, now=datetime.now(UTC))
+        self._claims += 1
+        owner = f"{self._name}:{self._claims}"
+        async with self._database.session() as session:
+            deliveries = await claim_due(
+                session,
+                owner=owner,
+                now=datetime.now(UTC),
+                lease=self._lease,
+                limit=self._batch_size,
+            )
+        errors = await asyncio.gather(
+            *(send(http, delivery, timeout_s=self._timeout_s) for delivery in deliveries)
+        )
+        async with self._database.session() as session:
+            outcomes = await settle(
+                session,
+                list(zip(deliveries, errors, strict=True)),
+                owner=owner,
+                now=datetime.now(UTC),
+                policy=self._policy,
+            )
+            self._metrics.pending(await pending_events(session))
+        for delivery, error, outcome in zip(deliveries, errors, outcomes, strict=True):
+            self._metrics.deliveries(outcome)
+            if outcome == "dead":
+                logger.error(
+                    "webhook event %s to %s is dead after %d attempts: %s",
+                    delivery.event_id,
+                    delivery.url,
+                    delivery.attempts,
+                    error,
+                )
+        return len(deliveries)
+
+    async def _dispatch_forever(self) -> None:
+        reachable = True
+        while True:
+            try:
+                sent = await self.dispatch()
+            except _UNAVAILABLE as error:
+                if reachable:
+                    logger.warning("webhooks wait for the inventory database: %s", error)
+                reachable, sent = False, 0
+            except Exception:
+                # Nothing is lost (the outbox keeps every event); the log says why.
+                logger.exception("a round of webhook deliveries failed")
+                sent = 0
+            else:
+                reachable = True
+            if sent < self._batch_size:  # a full batch: more may be due right away
+                await asyncio.sleep(self._poll_interval_s)
