@@ -1,13 +1,16 @@
 """A real webhook receiver for tests: aiohttp on 127.0.0.1 that can be down (nothing listens on
 its port), answer each request as a behaviour says (200, 500, 503, or hang past the sender's
-timeout), and keeps every request it got."""
+timeout), and keeps every request it got; and the signature check docs/inventory.md gives
+receivers, run as written there."""
 
 import asyncio
+import re
 import socket
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
 from aiohttp import web
 
@@ -15,6 +18,21 @@ Answer = Literal["ok", "error", "unavailable", "hang"]
 # How to answer the n-th request (counted from 1).
 Behaviour = Callable[[int], Answer]
 STATUS = {"ok": 200, "error": 500, "unavailable": 503, "hang": 200}
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "inventory.md"
+
+
+def documented_verify() -> Callable[..., bool]:
+    """`verify_signature` as docs/inventory.md's Webhooks section shows it to receivers."""
+    section = DOCS.read_text().split("## Webhooks", 1)[1]
+    (code,) = (
+        block
+        for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+        if "def verify_signature" in block
+    )
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)
+    verify: Callable[..., bool] = namespace["verify_signature"]
+    return verify
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import os
 import secrets
 import socket
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
 
@@ -47,17 +48,19 @@ class WebhookDispatcher:
         self._metrics = WebhookMetrics()
         self._http: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     async def start(self) -> None:
         self._http = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._dispatch_forever())
 
     async def close(self) -> None:
-        """Stop at once: an event being sent keeps its lease and is sent again after it."""
+        """Stop once the database work in progress is done (a transaction cut short could keep
+        its connection, and SQLite's write lock, past the database's disposal). Sends in flight
+        are dropped: their events keep their leases and are sent again once those run out."""
+        self._stopping.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
         if self._http is not None:
             await self._http.close()
 
@@ -78,9 +81,11 @@ class WebhookDispatcher:
                 lease=self._lease,
                 limit=self._batch_size,
             )
-        errors = await asyncio.gather(
-            *(send(http, delivery, timeout_s=self._timeout_s) for delivery in deliveries)
+        errors = await self._sent_unless_stopped(
+            asyncio.gather(*(send(http, d, timeout_s=self._timeout_s) for d in deliveries))
         )
+        if errors is None:
+            return 0
         async with self._database.session() as session:
             outcomes = await settle(
                 session,
@@ -102,9 +107,24 @@ class WebhookDispatcher:
                 )
         return len(deliveries)
 
+    async def _sent_unless_stopped(
+        self, sending: "asyncio.Future[list[str | None]]"
+    ) -> list[str | None] | None:
+        """What the sends came to, or None when `close()` came first and cancelled them."""
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        either: list[asyncio.Future[Any]] = [sending, stopping]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if sending.done():
+            return sending.result()
+        sending.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sending
+        return None
+
     async def _dispatch_forever(self) -> None:
         reachable = True
-        while True:
+        while not self._stopping.is_set():
             try:
                 sent = await self.dispatch()
             except _UNAVAILABLE as error:
@@ -118,4 +138,5 @@ class WebhookDispatcher:
             else:
                 reachable = True
             if sent < self._batch_size:  # a full batch: more may be due right away
-                await asyncio.sleep(self._poll_interval_s)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), self._poll_interval_s)

@@ -27,6 +27,10 @@ SCOPES = {
     ("put", "/v1/models/active"): "admin",
     ("put", "/v1/items/{label}"): "admin",
     ("post", "/v1/locations"): "admin",
+    ("post", "/v1/webhooks"): "admin",
+    ("get", "/v1/webhooks"): "admin",
+    ("get", "/v1/webhooks/{webhook_id}"): "admin",
+    ("delete", "/v1/webhooks/{webhook_id}"): "admin",
 }
 OPEN = {("get", "/v1/health"), ("get", "/v1/ready")}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorResponse"}
@@ -114,7 +118,7 @@ def test_the_declared_scope_is_the_one_the_guard_checks(
     }
     allowed = {scope: create_api_key(url, scope) for scope in ("detect", "read", "admin")}
     for (method, path), scope in SCOPES.items():
-        concrete = path.format(location_id=1, label="syringe")
+        concrete = path.format(location_id=1, label="syringe", webhook_id=1)
         refused = client.request(method, concrete, headers={"X-API-Key": keys[scope]})
         assert refused.status_code == 403, (method, path, refused.text)
         passed = client.request(method, concrete, headers={"X-API-Key": allowed[scope]})
@@ -151,6 +155,8 @@ def test_each_operation_documents_its_own_failures(document: dict[str, Any]) -> 
     assert {"400", "404", "408", "413", "415", "422", "504"} <= documented("post", "/v1/detect")
     assert {"400", "409", "422"} <= documented("post", "/v1/locations")
     assert {"400", "422"} <= documented("put", "/v1/items/{label}")
+    assert {"400", "422"} <= documented("post", "/v1/webhooks")
+    assert {"404", "422"} <= documented("delete", "/v1/webhooks/{webhook_id}")
     assert {"400", "404", "422", "502"} <= documented("put", "/v1/models/active")
     assert {"404", "422"} <= documented("get", "/v1/inventory/{location_id}/history")
     assert documented("get", "/v1/ready") == {"200", "503"}

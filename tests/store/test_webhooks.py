@@ -11,7 +11,6 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -35,26 +34,11 @@ from serve_app.inventory.webhook_models import (
 from serve_app.inventory.webhook_sender import signature
 from serve_app.inventory.webhook_subscriptions import create_subscription, delivery_counts
 from tests.store.conftest import T0, count_record
-from tests.webhook_receiver import Answer, WebhookReceiver
+from tests.webhook_receiver import Answer, WebhookReceiver, documented_verify
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "inventory.md"
 PAR = 10
 # A failure guard for waits on the dispatcher, never a measure: what it waits for takes seconds.
 PATIENCE_S = 120.0
-
-
-def documented_verify() -> Callable[..., bool]:
-    """`verify_signature` as docs/inventory.md's Webhooks section shows it to receivers."""
-    section = DOCS.read_text().split("## Webhooks", 1)[1]
-    (code,) = (
-        block
-        for block in re.findall(r"```python\n(.*?)```", section, re.DOTALL)
-        if "def verify_signature" in block
-    )
-    namespace: dict[str, Any] = {}
-    exec(code, namespace)
-    verify: Callable[..., bool] = namespace["verify_signature"]
-    return verify
 
 
 @pytest.fixture
