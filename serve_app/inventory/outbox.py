@@ -56,7 +56,7 @@ async def add_below_par(session: AsyncSession, changes: list[BelowPar]) -> None:
 
 async def add_due_reports(session: AsyncSession, *, now: datetime) -> int:
     """A `replenishment_report` event for each subscription whose report is due, and its next
-    report one interval from now; committed. How many were added.
+    report one interval from now; not committed. How many were added.
 
     A report is claimed by moving its subscription's `next_report_at` on from the value read:
     of several replicas that find it due, one moves it and adds the report.
@@ -86,7 +86,6 @@ async def add_due_reports(session: AsyncSession, *, now: datetime) -> int:
                 session, EventType.REPLENISHMENT_REPORT, await _report(session), [subscription_id]
             )
             added += 1
-    await session.commit()
     return added
 
 

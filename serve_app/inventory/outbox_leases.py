@@ -48,7 +48,8 @@ def _lease_free(now: datetime) -> ColumnElement[bool]:
 async def claim_due(
     session: AsyncSession, *, owner: str, now: datetime, lease: timedelta, limit: int
 ) -> list[Delivery]:
-    """Lease up to `limit` due events, oldest first, to `owner` until `now + lease`; committed."""
+    """Lease up to `limit` due events, oldest first, to `owner` until `now + lease`. Not
+    committed: commit before sending them, or the lease holds nothing."""
     due = (
         select(WebhookOutbox.id)
         .where(
@@ -94,7 +95,6 @@ async def claim_due(
             )
         ).tuples()
     }
-    await session.commit()
     return sorted(
         (
             Delivery(row.id, row.event_id, row.event_type, row.payload, row.attempts, *target)
@@ -113,7 +113,7 @@ async def settle(
     now: datetime,
     policy: RetryPolicy,
 ) -> list[Settled]:
-    """Record each attempt's result (None: delivered, else its error); committed.
+    """Record each attempt's result (None: delivered, else its error); not committed.
 
     A failure is recorded only while `owner` still holds the event: once its lease ran out,
     the event and its next attempt are another dispatcher's.
@@ -147,7 +147,6 @@ async def settle(
             .values(lease_owner=None, lease_expires_at=None, **values)
         )
         settled.append(outcome)
-    await session.commit()
     return settled
 
 

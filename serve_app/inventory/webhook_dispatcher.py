@@ -65,22 +65,22 @@ class WebhookDispatcher:
             await self._http.close()
 
     async def dispatch(self) -> int:
-        """One round: due reports into the outbox, then one batch of due events sent and
-        settled. How many events were sent."""
+        """One round: the reports that are due into the outbox, then a batch of due events
+        leased (committed before any is sent), sent and settled. How many were sent."""
         assert self._http is not None, "start() first"
         http = self._http
-        async with self._database.session() as session:
-            await add_due_reports(session, now=datetime.now(UTC))
         self._claims += 1
         owner = f"{self._name}:{self._claims}"
         async with self._database.session() as session:
+            now = datetime.now(UTC)
+            await add_due_reports(session, now=now)
+            self._metrics.pending(await pending_events(session))
             deliveries = await claim_due(
-                session,
-                owner=owner,
-                now=datetime.now(UTC),
-                lease=self._lease,
-                limit=self._batch_size,
+                session, owner=owner, now=now, lease=self._lease, limit=self._batch_size
             )
+            await session.commit()
+        if not deliveries:
+            return 0
         errors = await self._sent_unless_stopped(
             asyncio.gather(*(send(http, d, timeout_s=self._timeout_s) for d in deliveries))
         )
@@ -94,7 +94,7 @@ class WebhookDispatcher:
                 now=datetime.now(UTC),
                 policy=self._policy,
             )
-            self._metrics.pending(await pending_events(session))
+            await session.commit()
         for delivery, error, outcome in zip(deliveries, errors, outcomes, strict=True):
             self._metrics.deliveries(outcome)
             if outcome == "dead":

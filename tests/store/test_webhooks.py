@@ -31,7 +31,7 @@ from serve_app.inventory.webhook_models import (
     WebhookOutbox,
     WebhookSubscription,
 )
-from serve_app.inventory.webhook_sender import signature
+from serve_app.inventory.webhook_sender import Delivery, signature
 from serve_app.inventory.webhook_subscriptions import create_subscription, delivery_counts
 from tests.store.conftest import T0, count_record
 from tests.webhook_receiver import Answer, WebhookReceiver, documented_verify
@@ -190,7 +190,9 @@ async def test_a_report_is_due_once_per_interval_whichever_replica_looks(
 
     async def add_reports(database: Database, now: datetime) -> int:
         async with database.session() as session:
-            return await add_due_reports(session, now=now)
+            added = await add_due_reports(session, now=now)
+            await session.commit()
+            return added
 
     try:
         assert await add_reports(database, due - timedelta(seconds=1)) == 0
@@ -220,29 +222,49 @@ async def test_a_report_is_due_once_per_interval_whichever_replica_looks(
 # Leases.
 
 
+LEASE = timedelta(seconds=30)
+POLICY = RetryPolicy(backoff_base_s=1, backoff_max_s=10, max_attempts=5)
+
+
+async def claim(database: Database, owner: str, now: datetime) -> list[Delivery]:
+    async with database.session() as session:
+        claimed = await claim_due(session, owner=owner, now=now, lease=LEASE, limit=10)
+        await session.commit()
+    return claimed
+
+
+async def settle_one(
+    database: Database, delivery: Delivery, error: str | None, owner: str, now: datetime
+) -> None:
+    async with database.session() as session:
+        await settle(session, [(delivery, error)], owner=owner, now=now, policy=POLICY)
+        await session.commit()
+
+
 async def test_a_leased_event_is_not_claimed_again_until_its_lease_runs_out(
-    database: Database, location_id: int
+    database: Database, database_url: str, location_id: int
 ) -> None:
     await stock_items(database, ["syringe"])
     await subscribe(database, "http://127.0.0.1:9/a", EventType.BELOW_PAR)
     await record(database, "r0", location_id, 0, syringe=1)
     now = datetime.now(UTC)
-    lease = timedelta(seconds=30)
-    policy = RetryPolicy(backoff_base_s=1, backoff_max_s=10, max_attempts=5)
+    other_replica = Database(create_engine(database_url, Settings()))
 
-    async with database.session() as session:
-        (first,) = await claim_due(session, owner="a", now=now, lease=lease, limit=10)
-        assert await claim_due(session, owner="b", now=now + lease / 2, lease=lease, limit=10) == []
-        (again,) = await claim_due(session, owner="b", now=now + lease, lease=lease, limit=10)
+    try:
+        (first,) = await claim(database, "a", now)
+        assert await claim(other_replica, "b", now + LEASE / 2) == []
+        (again,) = await claim(other_replica, "b", now + LEASE)
         assert (first.attempts, again.attempts) == (1, 2)
         assert again.event_id == first.event_id and again.payload == first.payload
 
         # "a" comes back after its lease ran out: its failure is not recorded over b's lease.
-        assert await settle(session, [(first, "HTTP 500")], owner="a", now=now, policy=policy)
+        await settle_one(database, first, "HTTP 500", "a", now + LEASE)
         (row,) = await outbox(database)
         assert (row.lease_owner, row.state, row.last_error) == ("b", "pending", None)
 
-        await settle(session, [(again, None)], owner="b", now=now + lease, policy=policy)
+        await settle_one(other_replica, again, None, "b", now + LEASE)
+    finally:
+        await other_replica.dispose()
     (row,) = await outbox(database)
     assert (row.state, row.attempts, row.lease_owner) == ("delivered", 2, None)
 
