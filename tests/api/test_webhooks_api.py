@@ -225,7 +225,9 @@ def test_a_detection_that_takes_stock_below_par_is_posted_to_the_subscriber(
         assert time.monotonic() < deadline, "the event was not delivered"
         time.sleep(0.05)
 
-    ((headers, body),) = requests
+    # At least once: a send slower than the timeout on a loaded machine comes again, the same.
+    headers, body = requests[0]
+    assert {(h["Medinv-Event-Id"], b) for h, b in requests} == {(headers["Medinv-Event-Id"], body)}
     event = json.loads(body)
     assert event["type"] == headers["Medinv-Event-Type"] == "below_par"
     assert event["id"] == headers["Medinv-Event-Id"]
