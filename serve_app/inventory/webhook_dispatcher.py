@@ -26,8 +26,9 @@ from serve_app.inventory.outbox_leases import RetryPolicy, claim_due, pending_ev
 from serve_app.inventory.webhook_sender import send
 
 logger = logging.getLogger("ray.serve")
-# The database is down or slow: try again after the poll interval.
-_UNAVAILABLE = (StoreUnavailableError, TimeoutError)
+# How long `close()` waits for the database work of a round in progress before cutting it
+# short (a database that stopped answering must not hold up a replica's shutdown).
+CLOSE_GRACE_S = 10.0
 
 
 class WebhookDispatcher:
@@ -60,11 +61,12 @@ class WebhookDispatcher:
         are dropped: their events keep their leases and are sent again once those run out."""
         self._stopping.set()
         if self._task is not None:
-            await self._task
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._task, CLOSE_GRACE_S)
         if self._http is not None:
             await self._http.close()
 
-    async def dispatch(self) -> int:
+    async def _dispatch_once(self) -> int:
         """One round: the reports that are due into the outbox, then a batch of due events
         leased (committed before any is sent), sent and settled. How many were sent."""
         assert self._http is not None, "start() first"
@@ -126,8 +128,8 @@ class WebhookDispatcher:
         reachable = True
         while not self._stopping.is_set():
             try:
-                sent = await self.dispatch()
-            except _UNAVAILABLE as error:
+                sent = await self._dispatch_once()
+            except StoreUnavailableError as error:
                 if reachable:
                     logger.warning("webhooks wait for the inventory database: %s", error)
                 reachable, sent = False, 0

@@ -1,22 +1,24 @@
 """Webhooks on real databases (SQLite and PostgreSQL) to a real HTTP receiver on 127.0.0.1:
 below-par events enter the outbox with the stock that raises them, periodic reports are due
 once per interval, and the dispatcher delivers every event at least once through a receiver
-that is down, then refusing, then flaky; dead after the last attempt; never two senders of
-one event at once."""
+that is down, then refusing, then flaky, and through a database outage; dead after the last
+attempt; never two senders of one event at once."""
 
 import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.settings import Settings
 from serve_app.inventory.catalog import create_location, put_item
 from serve_app.inventory.database import Database, create_engine
@@ -417,3 +419,55 @@ def test_the_documented_check_refuses_what_the_secret_did_not_sign() -> None:
     assert not verify("whsec_right", header.replace(f"t={now}", f"t={now + 1}"), body)
     assert not verify("whsec_right", "v1=abc", body)
     assert not verify("whsec_right", "t=soon,v1=abc", body)
+
+
+@pytest.fixture
+def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
+    server = make_url(postgresql_url)
+    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
+    proxy.start()
+    yield proxy
+    proxy.close()
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_the_dispatcher_waits_out_a_database_outage(
+    database: Database,
+    database_url: str,
+    location_id: int,
+    proxy: TcpProxy,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Events written while the dispatcher cannot reach the database are all sent once it can
+    again: it warns once and keeps trying meanwhile."""
+    events = 10
+    labels = [f"item-{i:02}" for i in range(events)]
+    receiver = WebhookReceiver()
+    await receiver.up()
+    await stock_items(database, labels)
+    await subscribe(database, receiver.url, EventType.BELOW_PAR)
+    through_proxy = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+    settings = dispatch_settings(through_proxy.render_as_string(hide_password=False))
+
+    async def all_delivered() -> bool:
+        rows = await outbox(database)
+        return len(rows) == events and {row.state for row in rows} == {DeliveryState.DELIVERED}
+
+    try:
+        async with dispatching(settings):
+            proxy.cut()
+            for minute, label in enumerate(labels):
+                await record(database, f"r{minute}", location_id, minute, **{label: 1})
+
+            async def noticed() -> bool:
+                return any("wait for the inventory database" in m for m in caplog.messages)
+
+            await eventually(noticed, "warned of the outage")
+            assert receiver.received == []
+            proxy.restore()
+            await eventually(all_delivered, "delivered after the outage")
+    finally:
+        await receiver.down()
+    assert sorted(receiver.accepted().values()) == [1] * events
+    warnings = [m for m in caplog.messages if "wait for the inventory database" in m]
+    assert len(warnings) == 1
