@@ -95,11 +95,18 @@ async def claim_due(
             )
         ).tuples()
     }
+    # The subscriptions are there: deleting one deletes its events, which this has locked.
     return sorted(
         (
-            Delivery(row.id, row.event_id, row.event_type, row.payload, row.attempts, *target)
+            Delivery(
+                row.id,
+                row.event_id,
+                row.event_type,
+                row.payload,
+                row.attempts,
+                *targets[row.subscription_id],
+            )
             for row in claimed
-            if (target := targets.get(row.subscription_id)) is not None
         ),
         key=lambda delivery: delivery.outbox_id,
     )

@@ -34,7 +34,11 @@ from serve_app.inventory.webhook_models import (
     WebhookSubscription,
 )
 from serve_app.inventory.webhook_sender import Delivery, signature
-from serve_app.inventory.webhook_subscriptions import create_subscription, delivery_counts
+from serve_app.inventory.webhook_subscriptions import (
+    create_subscription,
+    delete_subscription,
+    delivery_counts,
+)
 from tests.store.conftest import T0, count_record
 from tests.webhook_receiver import Answer, WebhookReceiver, documented_verify
 
@@ -178,6 +182,20 @@ async def test_the_event_commits_with_the_stock_or_not_at_all(
 
     await record(database, "low", location_id, 0, syringe=1)
     assert len(await outbox(database)) == 1
+
+
+async def test_deleting_a_subscription_deletes_its_events(
+    database: Database, location_id: int
+) -> None:
+    await stock_items(database, ["syringe"])
+    kept = await subscribe(database, "http://127.0.0.1:9/a", EventType.BELOW_PAR)
+    gone = await subscribe(database, "http://127.0.0.1:9/b", EventType.BELOW_PAR)
+    await record(database, "r0", location_id, 0, syringe=1)
+
+    async with database.session() as session:
+        await delete_subscription(session, subscription_id=gone.id)
+
+    assert [row.subscription_id for row in await outbox(database)] == [kept.id]
 
 
 async def test_a_report_is_due_once_per_interval_whichever_replica_looks(
