@@ -74,7 +74,7 @@ def create_api(
     settings describe (Redis-backed with `MEDINV_REDIS_URL`; they connect lazily)."""
     state = SharedState.open(settings, pipeline)
     access = AccessControls.open(settings, store.database, state)
-    dispatcher = WebhookDispatcher(store.database, settings)
+    dispatcher = WebhookDispatcher.open(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -30,8 +30,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     # SQLAlchemy async URL, e.g. postgresql+psycopg://user:pass@host:5432/medinv.
     database_url: str | None = None
-    # Per process (each ingress replica, each CLI run): replicas x (size + overflow) must stay
-    # below PostgreSQL's max_connections (100 by default).
+    # Per process (each ingress replica, each CLI run), and one more for a replica's webhook
+    # dispatcher: replicas x (size + overflow + 1) must stay below PostgreSQL's max_connections
+    # (100 by default).
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)

@@ -20,7 +20,7 @@ import aiohttp
 from serve_app.core.errors import StoreUnavailableError
 from serve_app.core.metrics import WebhookMetrics
 from serve_app.core.settings import Settings
-from serve_app.inventory.database import Database
+from serve_app.inventory.database import Database, create_engine
 from serve_app.inventory.outbox import add_due_reports
 from serve_app.inventory.outbox_leases import RetryPolicy, claim_due, pending_events, settle
 from serve_app.inventory.webhook_sender import send
@@ -32,6 +32,8 @@ CLOSE_GRACE_S = 10.0
 
 
 class WebhookDispatcher:
+    """Runs from `start()` to `close()`, on a database it owns (closed with it)."""
+
     def __init__(self, database: Database, settings: Settings) -> None:
         self._database = database
         self._poll_interval_s = settings.webhook_poll_interval_s
@@ -51,6 +53,14 @@ class WebhookDispatcher:
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
 
+    @classmethod
+    def open(cls, settings: Settings) -> "WebhookDispatcher":
+        """A dispatcher with a database connection of its own: its rounds never wait for one
+        that requests need, nor hold one up."""
+        one_connection = settings.model_copy(update={"db_pool_size": 1, "db_max_overflow": 0})
+        engine = create_engine(settings.resolved_database_url, one_connection)
+        return cls(Database(engine), settings)
+
     async def start(self) -> None:
         self._http = aiohttp.ClientSession()
         self._task = asyncio.create_task(self._dispatch_forever())
@@ -65,6 +75,7 @@ class WebhookDispatcher:
                 await asyncio.wait_for(self._task, CLOSE_GRACE_S)
         if self._http is not None:
             await self._http.close()
+        await self._database.dispose()
 
     async def _dispatch_once(self) -> int:
         """One round: the reports that are due into the outbox, then a batch of due events

@@ -80,15 +80,13 @@ def dispatch_settings(database_url: str, **changes: Any) -> Settings:
 
 @asynccontextmanager
 async def dispatching(settings: Settings) -> AsyncIterator[WebhookDispatcher]:
-    """A started dispatcher with a database of its own, as an ingress replica has."""
-    database = Database(create_engine(settings.resolved_database_url, settings))
-    dispatcher = WebhookDispatcher(database, settings)
+    """A started dispatcher, as an ingress replica runs it."""
+    dispatcher = WebhookDispatcher.open(settings)
     await dispatcher.start()
     try:
         yield dispatcher
     finally:
         await dispatcher.close()
-        await database.dispose()
 
 
 async def eventually(condition: Callable[[], Awaitable[bool]], what: str) -> None:
