@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from medinv_tools.scratch_database import create_database, drop_database
 from serve_app.core.settings import Settings
+from serve_app.inventory import webhook_models  # noqa: F401  (its tables join Base.metadata)
 from serve_app.inventory.database import create_engine
 from serve_app.inventory.models import Base
 

@@ -44,7 +44,7 @@ EDGES = [
     "a" * 300,
     "a" * 300 + ":1",
 ]
-EDGE_BODY_FIELDS = ("name", "camera_id", "display_name", "sku", "unit", "model")
+EDGE_BODY_FIELDS = ("name", "camera_id", "display_name", "sku", "unit", "model", "url")
 EDGE_PROBABILITY = 0.2
 MAX_FAILURE_EXAMPLES = 3
 _EDGE_BINDING = {"dictionary": "edges", "probability": EDGE_PROBABILITY}

@@ -20,6 +20,7 @@ from serve_app.api import (
     replenishment,
     stream,
     updates,
+    webhooks,
     zones,
 )
 from serve_app.api.camera_policy import CameraService
@@ -34,6 +35,7 @@ from serve_app.core.args import IngressArgs
 from serve_app.core.pipeline import DetectionPipeline
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
+from serve_app.inventory.webhook_dispatcher import WebhookDispatcher
 from serve_app.state.shared_state import SharedState
 
 DESCRIPTION = """\
@@ -57,6 +59,8 @@ images and count them per label.
   is needed, 403 without the scope, 429 over the rate limit (`Retry-After`, `RateLimit-*`).
 * `WS /v1/inventory/updates` pushes what any replica records (`counts`) and what is then
   below par there (`below_par`); `read` scope when auth is on.
+* `POST /v1/webhooks` (admin) subscribes a URL to signed `below_par` events and periodic
+  `replenishment_report`s, delivered at least once with retries (`Medinv-Signature`).
 * Errors are `{"error": {"code", "message", "request_id"}}`; every response carries
   `X-Request-ID`.
 * The operator console (live detection, inventory, models) is at `/console/`.
@@ -77,6 +81,7 @@ def create_api(
     settings describe (Redis-backed with `MEDINV_REDIS_URL`; they connect lazily)."""
     state = SharedState.open(settings, pipeline)
     access = AccessControls.open(settings, store.database, state)
+    dispatcher = WebhookDispatcher.open(settings)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -87,9 +92,11 @@ def create_api(
                 "local embedded run."
             )
         await store.start()  # replays what an earlier process left in the spool
+        await dispatcher.start()
         try:
             yield
         finally:
+            await dispatcher.close()
             await store.close()
             await state.close()
 
@@ -111,7 +118,7 @@ def create_api(
         app.add_middleware(OriginCheckMiddleware, allowed=settings.ws_allowed_origins)
     install_error_handlers(app)
     routers = [detect, stream, health, models, locations, zones, items, inventory]
-    routers += [cameras, replenishment, fhir, updates, console]
+    routers += [cameras, replenishment, fhir, webhooks, updates, console]
     for module in routers:
         app.include_router(module.router)
     install_openapi(app, auth_required=access.authenticator.required)

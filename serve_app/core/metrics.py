@@ -189,6 +189,30 @@ class InventoryMetrics:
         self._below_par.set(count, tags={"location": str(location_id)})
 
 
+class WebhookMetrics:
+    """Recorded by the ingress's webhook dispatcher: attempts and the outbox's backlog."""
+
+    def __init__(self) -> None:
+        self._deliveries = Counter(
+            "medinv_webhook_deliveries_total",
+            description="Webhook delivery attempts by outcome: delivered (2xx), failed (to be "
+            "retried), dead (the last attempt failed).",
+            tag_keys=("outcome",),
+        )
+        self._pending = _GaugeKeeper(
+            Gauge(
+                "medinv_webhook_outbox_pending",
+                description="Webhook events waiting for delivery, as this replica last counted.",
+            )
+        )
+
+    def deliveries(self, outcome: str, count: int = 1) -> None:
+        self._deliveries.inc(count, tags={"outcome": outcome})
+
+    def pending(self, count: int) -> None:
+        self._pending.set(count)
+
+
 class AccessMetrics:
     """Recorded by the ingress's access control: rate-limit refusals."""
 

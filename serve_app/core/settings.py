@@ -37,8 +37,9 @@ class Settings(BaseSettings):
     data_dir: Path = Path(".data")
     # SQLAlchemy async URL, e.g. postgresql+psycopg://user:pass@host:5432/medinv.
     database_url: str | None = None
-    # Per process (each ingress replica, each CLI run): replicas x (size + overflow) must stay
-    # below PostgreSQL's max_connections (100 by default).
+    # Per process (each ingress replica, each CLI run), and one more for a replica's webhook
+    # dispatcher: replicas x (size + overflow + 1) must stay below PostgreSQL's max_connections
+    # (100 by default).
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=5, ge=0)
     db_pool_timeout_s: float = Field(default=5.0, gt=0)
@@ -114,6 +115,19 @@ class Settings(BaseSettings):
     # last frame: a client reconnecting with `?session_id=` within it continues the stream.
     stream_session_ttl_s: float = Field(default=300.0, gt=0)
 
+    # Webhooks (POST /v1/webhooks): every ingress replica looks for due events this often and
+    # sends up to a batch of them at once; a receiver has the timeout to answer 2xx. A failed
+    # attempt n is retried after min(base * 2^(n-1), max) seconds; after max_attempts the
+    # event is dead (kept, never sent again). A replica holds the events it sends for the
+    # lease: one that died mid-send lets another resend them once it runs out.
+    webhook_poll_interval_s: float = Field(default=1.0, gt=0)
+    webhook_batch_size: int = Field(default=20, ge=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_backoff_base_s: float = Field(default=5.0, gt=0)
+    webhook_backoff_max_s: float = Field(default=3600.0, gt=0)
+    webhook_max_attempts: int = Field(default=15, ge=1)
+    webhook_lease_s: float = Field(default=60.0, gt=0)
+
     @field_validator("ws_allowed_origins", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -138,6 +152,13 @@ class Settings(BaseSettings):
     def _spool_store_reachable(self) -> "Settings":
         if self.spool_store == "redis" and self.redis_url is None:
             raise ValueError("spool_store 'redis' needs redis_url")
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_lease_outlasts_a_send(self) -> "Settings":
+        # A lease that ran out mid-send would let a second replica send the same event.
+        if self.webhook_lease_s <= self.webhook_timeout_s:
+            raise ValueError("webhook_lease_s must be longer than webhook_timeout_s")
         return self
 
     @field_validator("models_root", "data_dir")

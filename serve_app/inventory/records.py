@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from serve_app.core.errors import IdempotencyConflictError
 from serve_app.core.payloads import DetectionResult
 from serve_app.inventory.models import DetectionCount, DetectionRecord, Stock
+from serve_app.inventory.outbox import BelowPar, add_below_par
 from serve_app.inventory.par_levels import pars_at
 from serve_app.inventory.upsert import insert_for
 
@@ -93,8 +94,10 @@ def idempotency_conflict(record: CountRecord) -> IdempotencyConflictError:
 
 async def write_records(session: AsyncSession, *, records: list[CountRecord]) -> list[WriteOutcome]:
     """Insert the records in order and update stock; a key the caller used before is not
-    written again (`duplicate` or `conflict`). Commits once for all of them."""
+    written again (`duplicate` or `conflict`). Stock that a record takes below par becomes a
+    webhook event in the same transaction. Commits once for all of them."""
     outcomes: list[WriteOutcome] = []
+    went_below_par: list[BelowPar] = []
     for record in records:
         statement = (
             insert_for(session, DetectionRecord)
@@ -126,7 +129,8 @@ async def write_records(session: AsyncSession, *, records: list[CountRecord]) ->
                     for label, count in record.counts.items()
                 ],
             )
-        await _update_stock(session, record)
+        went_below_par += await _update_stock(session, record)
+    await add_below_par(session, went_below_par)
     await session.commit()
     return outcomes
 
@@ -146,13 +150,14 @@ async def recorded_before(session: AsyncSession, record: CountRecord) -> WriteOu
     return "duplicate" if record.repeats(*earlier) else "conflict"
 
 
-async def _update_stock(session: AsyncSession, record: CountRecord) -> None:
+async def _update_stock(session: AsyncSession, record: CountRecord) -> list[BelowPar]:
+    """Update the location's stock to the record's counts; what went below par with it."""
     known = await session.scalars(
         select(Stock.label).where(Stock.location_id == record.location_id)
     )
     counts = {label: 0 for label in known} | record.counts  # a label not seen now counts 0
     if not counts:
-        return
+        return []
     pars = await pars_at(session, location_id=record.location_id, labels=counts)
     rows = [
         {
@@ -166,7 +171,7 @@ async def _update_stock(session: AsyncSession, record: CountRecord) -> None:
     ]
     statement = insert_for(session, Stock)
     excluded = statement.excluded
-    await session.execute(
+    updated = await session.execute(
         statement.on_conflict_do_update(
             index_elements=["location_id", "label"],
             set_={
@@ -180,9 +185,16 @@ async def _update_stock(session: AsyncSession, record: CountRecord) -> None:
             },
             # A replayed older record never overwrites a newer count.
             where=Stock.updated_at <= excluded.updated_at,
-        ),
+        ).returning(Stock.label, Stock.count, Stock.below_par_since),
         rows,
     )
+    # A low-stock period this record started is one that starts at its time; one that began
+    # earlier (or with a concurrent record) was reported by the record that began it.
+    return [
+        BelowPar(record.location_id, label, count, par_level, since)
+        for label, count, since in updated.tuples()
+        if since == record.recorded_at and (par_level := pars.get(label)) is not None
+    ]
 
 
 def _below_par_since(count: int, par_level: int | None, at: datetime) -> datetime | None:

@@ -35,6 +35,16 @@ SCOPES = {
     ("get", "/v1/replenishment"): "read",
     ("get", "/fhir/r5/InventoryReport"): "read",
     ("get", "/fhir/r5/SupplyRequest"): "read",
+    ("post", "/v1/webhooks"): "admin",
+    ("get", "/v1/webhooks"): "admin",
+    ("get", "/v1/webhooks/{webhook_id}"): "admin",
+    ("delete", "/v1/webhooks/{webhook_id}"): "admin",
+    ("post", "/v1/cameras"): "admin",
+    ("get", "/v1/cameras"): "read",
+    ("get", "/v1/cameras/{camera_id}"): "read",
+    ("put", "/v1/cameras/{camera_id}"): "admin",
+    ("delete", "/v1/cameras/{camera_id}"): "admin",
+    ("get", "/v1/cameras/{camera_id}/status"): "read",
 }
 OPEN = {("get", "/v1/health"), ("get", "/v1/ready")}
 ERROR_BODY = {"$ref": "#/components/schemas/ErrorResponse"}
@@ -122,7 +132,7 @@ def test_the_declared_scope_is_the_one_the_guard_checks(
     }
     allowed = {scope: create_api_key(url, scope) for scope in ("detect", "read", "admin")}
     for (method, path), scope in SCOPES.items():
-        concrete = path.format(location_id=1, label="syringe", zone_id=1)
+        concrete = path.format(location_id=1, label="syringe", zone_id=1, webhook_id=1, camera_id=1)
         refused = client.request(method, concrete, headers={"X-API-Key": keys[scope]})
         assert refused.status_code == 403, (method, path, refused.text)
         passed = client.request(method, concrete, headers={"X-API-Key": allowed[scope]})
@@ -159,6 +169,8 @@ def test_each_operation_documents_its_own_failures(document: dict[str, Any]) -> 
     assert {"400", "404", "408", "413", "415", "422", "504"} <= documented("post", "/v1/detect")
     assert {"400", "409", "422"} <= documented("post", "/v1/locations")
     assert {"400", "422"} <= documented("put", "/v1/items/{label}")
+    assert {"400", "422"} <= documented("post", "/v1/webhooks")
+    assert {"404", "422"} <= documented("delete", "/v1/webhooks/{webhook_id}")
     assert {"400", "404", "422", "502"} <= documented("put", "/v1/models/active")
     assert {"404", "422"} <= documented("get", "/v1/inventory/{location_id}/history")
     assert documented("get", "/v1/ready") == {"200", "503"}

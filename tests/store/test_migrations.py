@@ -17,6 +17,7 @@ from serve_app.core.settings import Settings
 from serve_app.inventory.database import create_engine
 from serve_app.inventory.migrate import downgrade, upgrade
 from serve_app.inventory.models import Base
+from serve_app.inventory.webhook_models import WebhookOutbox, WebhookSubscription
 from tests.databases import create_postgres_database, drop_postgres_database
 
 
@@ -184,3 +185,41 @@ def test_zones_keep_every_location_and_their_downgrade_drops_only_bins(
         execute(
             url, "INSERT INTO locations (kind, name, created_at) VALUES ('bin', 'C', :at)", at=at
         )
+
+
+def test_webhooks_come_and_go_with_0006(empty_database: str) -> None:
+    url = empty_database
+    webhook_tables = {WebhookSubscription.__tablename__, WebhookOutbox.__tablename__}
+    upgrade(url, "0005")
+    assert not webhook_tables & tables(url)
+
+    upgrade(url, "0006")
+    assert webhook_tables <= tables(url)
+    execute(
+        url,
+        "INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at) "
+        "VALUES (1, 'https://example.com/hook', 'below_par', 's', :at)",
+        at=datetime(2026, 5, 1),
+    )
+    execute(
+        url,
+        "INSERT INTO webhook_outbox (event_id, subscription_id, event_type, payload, created_at, "
+        "state, attempts, next_attempt_at) VALUES ('e1', 1, 'below_par', '{}', :at, 'pending', 0, "
+        ":at)",
+        at=datetime(2026, 5, 1),
+    )
+    with pytest.raises(IntegrityError):  # one row per event and subscription
+        execute(
+            url,
+            "INSERT INTO webhook_outbox (event_id, subscription_id, event_type, payload, "
+            "created_at, state, attempts, next_attempt_at) VALUES ('e1', 1, 'below_par', '{}', "
+            ":at, 'pending', 0, :at)",
+            at=datetime(2026, 5, 1),
+        )
+
+    downgrade(url, "0005")
+    assert not webhook_tables & tables(url)
+    assert "stock" in tables(url)
+
+    upgrade(url)
+    assert execute(url, "SELECT count(*) FROM webhook_outbox") == [(0,)]

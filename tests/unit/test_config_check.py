@@ -47,7 +47,7 @@ def test_shipped_config_has_no_problems() -> None:
 
 def test_shipped_config_has_the_expected_deployments(config: dict[str, Any]) -> None:
     names = {d["name"] for d in config["applications"][0]["deployments"]}
-    assert names == {"Ingress", "Preprocessor", "Detector"}
+    assert names == {"Ingress", "Preprocessor", "Detector", "CameraPoller"}
 
 
 @pytest.mark.parametrize(

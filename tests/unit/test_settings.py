@@ -46,3 +46,12 @@ def test_trusted_proxies_are_comma_separated_addresses_or_networks(
 
 def test_no_proxy_is_trusted_unless_configured() -> None:
     assert Settings().trusted_proxies == []
+
+
+def test_a_webhook_lease_must_outlast_a_send(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_WEBHOOK_TIMEOUT_S", "30")
+    monkeypatch.setenv("MEDINV_WEBHOOK_LEASE_S", "30")
+    with pytest.raises(ValidationError, match="webhook_lease_s"):
+        Settings()
+    monkeypatch.setenv("MEDINV_WEBHOOK_LEASE_S", "31")
+    assert Settings().webhook_lease_s == 31

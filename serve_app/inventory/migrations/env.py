@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from serve_app.core.settings import get_settings
+from serve_app.inventory import webhook_models  # noqa: F401  (its tables join Base.metadata)
 from serve_app.inventory.database import create_engine
 from serve_app.inventory.models import Base
 

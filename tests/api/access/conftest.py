@@ -15,6 +15,7 @@ from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
+from tests.databases import empty_tables
 from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
 
 ApiFactory = Callable[..., TestClient]
@@ -40,6 +41,7 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
 def settings(tmp_path: Path, sqlite_url: str, redis_url: str, redis_prefix: str) -> Settings:
     """Auth on, Redis on: what every Kubernetes overlay runs. Tests change fields with
     `settings.model_copy(update=...)`."""
+    empty_tables(sqlite_url)  # shared with other tests: none of their items or keys here
     return Settings(
         data_dir=tmp_path,
         database_url=sqlite_url,
