@@ -138,3 +138,16 @@ def test_the_config_skips_no_check_for_the_whole_render() -> None:
     config = yaml.safe_load((REPO_ROOT / "kuberay" / ".checkov.yaml").read_text())
     assert "skip-check" not in config
     assert config["framework"] == ["kubernetes"]
+
+
+def test_the_command_exits_0_on_production_and_2_without_checkov(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from serve_app.cli import main
+
+    assert main(["kuberay-checkov", "--checkov", str(tmp_path / "none")]) == 2
+    assert "make install-checkov" in capsys.readouterr().err
+    assert main(["kuberay-checkov", "prod"]) == 2
+    assert main(["kuberay-checkov", "production", "--checkov", str(_checkov())]) == 0
+    out = capsys.readouterr().out
+    assert "production: checkov" in out and "failed 0, skipped 9" in out
