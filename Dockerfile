@@ -11,7 +11,17 @@ ARG VARIANT
 # CPU images take torch's CPU wheels (no CUDA libraries); GPU images the default CUDA ones.
 ARG TORCH_INDEX_CPU=https://download.pytorch.org/whl/cpu
 
-# The ray images run as the unprivileged user `ray` (uid 1000), the pods' runAsUser.
+# The runtime user: `medinv`, uid/gid 10001 (the pods' runAsUser/runAsGroup/fsGroup), above
+# the range host accounts use (uids below 10000 may be real users of the node). The base
+# image's `ray` user (uid 1000) owns the conda environment and installs into it; nothing in it
+# is writable at run time (pods set readOnlyRootFilesystem). HOME is an empty directory the
+# pods mount an emptyDir on (caches: ~/.cache, CUDA's ~/.nv; Ray reads ~/.ray).
+USER root
+RUN groupadd --gid 10001 medinv \
+ && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /home/medinv \
+      --shell /bin/bash medinv \
+ && install -d -o 10001 -g 10001 -m 0750 /home/medinv \
+ && chmod 0755 /home/ray   # medinv runs the conda environment in /home/ray/anaconda3
 USER ray
 WORKDIR /home/ray/app
 COPY --chown=ray:users pyproject.toml README.md ./
@@ -29,3 +39,5 @@ RUN if [ "$VARIANT" = cpu ]; then extra="--extra-index-url $TORCH_INDEX_CPU"; el
 
 # Models come from the read-only volume the RayService mounts here.
 ENV MEDINV_MODELS_ROOT=/models
+ENV HOME=/home/medinv
+USER 10001:10001

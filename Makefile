@@ -17,8 +17,8 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 # `make monitor`: Prometheus on 127.0.0.1:$(PROMETHEUS_PORT) scraping the head of `make run`.
 PROMETHEUS_PORT ?= 9090
 
-.PHONY: help install install-dev install-bench run stop test fuzz lint bench bench-swap bench-onnx \
-	migrate monitor monitor-stop prometheus chromium diagram chaos
+.PHONY: help install install-dev install-bench install-checkov run stop test fuzz lint bench \
+	bench-swap bench-onnx migrate monitor monitor-stop prometheus chromium diagram chaos checkov
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -28,6 +28,7 @@ help:
 	@echo "make test    install test deps and run the test suite"
 	@echo "make fuzz    a long seeded schemathesis run against the API; a table of what it found"
 	@echo "make lint    ruff + mypy + import contracts (lint-imports)"
+	@echo "make checkov checkov on the rendered production overlay, Ray pods included"
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
 	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime: in process, then served"
@@ -53,9 +54,20 @@ $(VENV)/.installed-bench: pyproject.toml tools/pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev]' -e './tools[loadtest,bench]'
 	touch $@
 
+# checkov in a virtualenv of its own: its dependencies clash with the project's pins.
+CHECKOV_VENV := .venv-checkov
+CHECKOV_VERSION := 3.3.30
+$(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION):
+	rm -rf $(CHECKOV_VENV)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==$(CHECKOV_VERSION)
+	touch $@
+
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 install-bench: $(VENV)/.installed-bench
+install-checkov: $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 
 # The inventory schema: SQLite under .data/ unless MEDINV_DATABASE_URL names another database.
 # Serve replicas never migrate; in Kubernetes a Job runs this before the RayService rolls.
@@ -115,10 +127,14 @@ monitor-stop:
 
 # The monitoring tests need prometheus/promtool: without them they skip, which CI
 # (MEDINV_REQUIRE_SERVICES=1) counts as a failure. The browser tests need chromium and fail
-# without it.
-test: install-dev chromium
+# without it; tests/kuberay/test_checkov.py needs checkov (install-checkov).
+test: install-dev install-checkov chromium
 	@$(MAKE) --no-print-directory prometheus || echo "warning: no prometheus; its tests skip" >&2
 	$(BIN)/pytest
+
+# kuberay/.checkov.yaml; skips of single resources are annotations beside their reasons.
+checkov: install-dev install-checkov
+	$(MEDINV) kuberay-checkov production
 
 # A long seeded contract run (docs/testing.md): >= 10,000 cases; exits 1 on any server error,
 # undocumented status or schema mismatch. FUZZ_DATABASE_URL: a scratch database (else SQLite).

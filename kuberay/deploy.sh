@@ -29,6 +29,12 @@ command -v kubectl >/dev/null || { echo "kubectl not found" >&2; exit 1; }
 manifest="$(mktemp)"
 trap 'rm -f "$manifest"' EXIT
 kubectl kustomize "$dir" >"$manifest"
+# The committed production digests are placeholders (sha256:0…0) until a release sets them.
+if grep -Eq '@sha256:0{64}' "$manifest"; then
+  msg="placeholder image digests (sha256:0...0) in $env_name: set the pushed images' digests (docs/operations.md, Images by digest)"
+  if (( ! dry_run )); then echo "$msg" >&2; exit 1; fi
+  echo "warning: $msg" >&2
+fi
 if (( dry_run )); then
   echo "dry run: $env_name renders to $(grep -c '^kind:' "$manifest") objects and passes every check"
   exit 0
@@ -46,6 +52,11 @@ if grep -q '^kind: PodMonitor' "$manifest"; then
       echo "CRD $crd missing: install kube-prometheus-stack first (kuberay/components/monitoring)" >&2
       exit 1; }
   done
+fi
+if grep -q '^kind: VerticalPodAutoscaler' "$manifest"; then
+  "${kc[@]}" get crd verticalpodautoscalers.autoscaling.k8s.io >/dev/null || {
+    echo "CRD verticalpodautoscalers.autoscaling.k8s.io missing: install the VPA first (kuberay/components/vpa)" >&2
+    exit 1; }
 fi
 for secret in postgres-credentials redis-credentials medinv-tls; do
   "${kc[@]}" -n medical-inventory get secret "$secret" >/dev/null 2>&1 ||

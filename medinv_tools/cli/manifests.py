@@ -70,6 +70,36 @@ def _kuberay_validate(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _kuberay_checkov(args: argparse.Namespace) -> int:
+    from medinv_tools.kuberay import checkov_scan, kustomize
+
+    unknown = set(args.environments) - set(ENVIRONMENTS)
+    if unknown:
+        print(f"unknown environment(s) {sorted(unknown)}: {ENVIRONMENTS}", file=sys.stderr)
+        return 2
+    failed = False
+    for name in args.environments:
+        try:
+            directory = environment(args.kuberay_dir, name).directory
+            manifests = kustomize.render(directory, args.kubectl)
+            found = checkov_scan.scan(manifests, args.checkov, args.config)
+        except (kustomize.RenderError, checkov_scan.CheckovError) as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            return 2
+        for finding in found.skipped:
+            print(f"{name}: skipped {finding.check_id} {finding.resource}: {finding.reason}")
+        for finding in found.failed:
+            print(f"{name}: FAILED {finding.check_id} {finding.resource}", file=sys.stderr)
+        if found.parsing_errors:
+            print(f"{name}: checkov parsing errors: {found.parsing_errors}", file=sys.stderr)
+        failed |= bool(found.failed or found.parsing_errors)
+        print(
+            f"{name}: checkov {found.resources} resources, passed {found.passed}, "
+            f"failed {len(found.failed)}, skipped {len(found.skipped)}"
+        )
+    return 1 if failed else 0
+
+
 def _kuberay_crds(args: argparse.Namespace) -> int:
     from medinv_tools.kuberay.crd_refresh import refresh
 
@@ -131,6 +161,25 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     validate.add_argument("--kubectl", default="kubectl")
     validate.set_defaults(handler=_kuberay_validate)
+
+    checkov = commands.add_parser(
+        "kuberay-checkov",
+        parents=[kuberay_options],
+        help="checkov on rendered kuberay/ environments, the RayService's pods included",
+    )
+    checkov.add_argument(
+        "environments", nargs="*", metavar="ENV", default=["production"], help="default: production"
+    )
+    checkov.add_argument(
+        "--checkov",
+        type=Path,
+        default=None,
+        help="the checkov executable (default: $MEDINV_CHECKOV, else .venv-checkov/bin/checkov "
+        "of `make install-checkov`)",
+    )
+    checkov.add_argument("--config", type=Path, default=KUBERAY_DIR / ".checkov.yaml")
+    checkov.add_argument("--kubectl", default="kubectl")
+    checkov.set_defaults(handler=_kuberay_checkov)
 
     crds = commands.add_parser(
         "kuberay-crds",

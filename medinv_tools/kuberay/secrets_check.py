@@ -13,9 +13,16 @@ def check_manifest(manifest: dict[str, Any]) -> list[str]:
         return ["Secrets are created out of band, not shipped in a kustomization"]
     problems = []
     for path, name, value in _named_values(manifest, ""):
+        if _is_file_reference(name, value):
+            continue
         if _SECRET_NAME.search(name) and isinstance(value, str | int) and str(value):
             problems.append(f"{path}: {name} is written inline; reference a Secret instead")
     return problems
+
+
+def _is_file_reference(name: str, value: Any) -> bool:
+    """`POSTGRES_PASSWORD_FILE: /run/secrets/...`: where a mounted Secret is, not a secret."""
+    return name.upper().endswith("_FILE") and isinstance(value, str) and value.startswith("/")
 
 
 def _named_values(node: Any, path: str) -> Iterator[tuple[str, str, Any]]:

@@ -9,17 +9,22 @@ import yaml
 from medinv_tools.config_check import check_serve_config
 from medinv_tools.kuberay import (
     crd_schema,
+    disruption,
+    hardening,
     kuberay_rules,
     kustomize,
     monitoring_kinds,
     placement,
     pod_security,
     secrets_check,
+    vpa_kinds,
 )
 from medinv_tools.kuberay.core_schema import validate_core
 from medinv_tools.kuberay.environments import Environment
 
 CUSTOM_KINDS = set(crd_schema.SCHEMA_FILES)
+# Spread over zones and images by digest are demanded of this environment only.
+PRODUCTION = "production"
 
 
 @dataclass
@@ -47,13 +52,18 @@ def validate_environment(env: Environment, schemas_dir: Path, kubectl: str = "ku
             found = crd_schema.validate(manifest, schema)
         elif manifest.get("kind") in monitoring_kinds.SCHEMAS:
             found = monitoring_kinds.check_manifest(manifest)
+        elif manifest.get("kind") == vpa_kinds.KIND:
+            found = vpa_kinds.check_manifest(manifest)
         else:
             found = validate_core(manifest)
         found += pod_security.check_manifest(manifest)
+        found += hardening.check_manifest(manifest)
         found += secrets_check.check_manifest(manifest)
         report.problems += [f"{where}: {problem}" for problem in found]
     for rayservice in rayservices:
         report.problems += _check_rayservice(rayservice)
+    report.problems += disruption.check_environment(manifests, production=env.name == PRODUCTION)
+    report.problems += vpa_kinds.check_targets(manifests)
     return report
 
 

@@ -26,3 +26,11 @@ def test_an_unknown_environment_is_a_usage_error() -> None:
     result = _run("prod", "--dry-run")
     assert result.returncode == 2
     assert "usage:" in result.stderr
+
+
+def test_production_is_never_applied_with_placeholder_digests() -> None:
+    """Refused before any cluster is contacted (the tests' kubeconfig is empty)."""
+    result = _run("production", "some-context")
+    assert result.returncode == 1
+    assert "placeholder image digests (sha256:0...0) in production" in result.stderr
+    assert "Images by digest" in result.stderr

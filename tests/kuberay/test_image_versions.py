@@ -32,3 +32,22 @@ def test_gpu_images_swap_in_onnxruntime_gpu_of_the_pinned_version() -> None:
     assert pinned is not None
     assert f"ARG ONNXRUNTIME_VERSION={pinned.group(1)}\n" in dockerfile
     assert "pip uninstall -y onnxruntime" in dockerfile, "both wheels in one image conflict"
+
+
+def test_the_image_user_is_the_pods_and_its_home_the_ray_pods_emptydir() -> None:
+    from medinv_tools.kuberay import kustomize
+    from medinv_tools.kuberay.hardening import MIN_ID, RAY_HOME
+    from medinv_tools.kuberay.pod_security import pod_specs
+
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    user = re.findall(r"^USER (\S+)", dockerfile, flags=re.MULTILINE)[-1]
+    uid, gid = (int(part) for part in user.split(":"))
+    assert uid >= MIN_ID and gid >= MIN_ID
+    assert f"useradd --uid {uid} --gid {gid}" in dockerfile
+    assert f"ENV HOME={RAY_HOME}\n" in dockerfile
+    # Every pod that runs the application image runs as its user.
+    for manifest in kustomize.render(REPO_ROOT / "kuberay" / "overlays" / "production"):
+        for where, pod in pod_specs(manifest):
+            if "medinv/serve" in pod["containers"][0]["image"]:
+                context = pod["securityContext"]
+                assert (context["runAsUser"], context["runAsGroup"]) == (uid, gid), where

@@ -22,6 +22,13 @@ def test_an_inline_password_is_refused() -> None:
     )
 
 
+def test_the_path_of_a_mounted_secret_is_no_secret() -> None:
+    path = {"name": "POSTGRES_PASSWORD_FILE", "value": "/run/secrets/postgres/password"}
+    assert check_manifest(_with_env(path)) == []
+    [problem] = check_manifest(_with_env({"name": "POSTGRES_PASSWORD_FILE", "value": "hunter2"}))
+    assert "POSTGRES_PASSWORD_FILE is written inline" in problem
+
+
 def test_an_inline_gcs_redis_password_is_refused() -> None:
     rayservice = {
         "kind": "RayService",
