@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from medinv_tools.camera_server import CameraServer
 from medinv_tools.paths import REPO_ROOT
 from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.inventory.migrate import upgrade
 from serve_app.model.manifest import model_dir, read_manifest
-from tests.cameras.camera_server import CameraServer
 from tests.databases import (
     POSTGRES_SERVER_URL,
     create_postgres_database,
@@ -95,6 +95,6 @@ def database_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def camera_server() -> Iterator[CameraServer]:
-    """A local HTTP camera serving the generated shelf (tests/cameras/camera_server.py)."""
+    """A local HTTP camera serving the generated shelf (medinv_tools/camera_server.py)."""
     with CameraServer(shelf_jpeg(640, 480)).running() as server:
         yield server

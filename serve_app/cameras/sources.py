@@ -41,12 +41,13 @@ class FrameFetcher:
         login = self.login(camera)
         if camera.kind == "video":
             return await asyncio.to_thread(_video_frames, camera, login)
-        auth = (
-            aiohttp.BasicAuth(login.username, login.password.get_secret_value()) if login else None
-        )
+        headers = {}
+        if login is not None:
+            password = login.password.get_secret_value()
+            headers["Authorization"] = aiohttp.encode_basic_auth(login.username, password)
         if camera.kind == "mjpeg":
-            return await self._mjpeg_frames(camera, auth)
-        return await self._snapshots(camera, auth)
+            return await self._mjpeg_frames(camera, headers)
+        return await self._snapshots(camera, headers)
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -54,22 +55,22 @@ class FrameFetcher:
             self._session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
-    async def _snapshots(self, camera: CameraConfig, auth: aiohttp.BasicAuth | None) -> list[bytes]:
+    async def _snapshots(self, camera: CameraConfig, headers: dict[str, str]) -> list[bytes]:
         frames = []
         for n in range(camera.frames_per_poll):
             if n:
                 await asyncio.sleep(camera.frame_gap_s)
-            async with self._http().get(camera.url, auth=auth, allow_redirects=False) as response:
+            async with self._http().get(
+                camera.url, headers=headers, allow_redirects=False
+            ) as response:
                 _check_answer(response)
                 frames.append(await self._body(response.content))
         return frames
 
-    async def _mjpeg_frames(
-        self, camera: CameraConfig, auth: aiohttp.BasicAuth | None
-    ) -> list[bytes]:
+    async def _mjpeg_frames(self, camera: CameraConfig, headers: dict[str, str]) -> list[bytes]:
         frames: list[bytes] = []
         taken_at = 0.0
-        async with self._http().get(camera.url, auth=auth, allow_redirects=False) as response:
+        async with self._http().get(camera.url, headers=headers, allow_redirects=False) as response:
             _check_answer(response, multipart=True)
             reader = aiohttp.MultipartReader(response.headers, response.content)
             while len(frames) < camera.frames_per_poll:

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from medinv_tools.camera_server import PASSWORD, USERNAME, CameraServer
 from medinv_tools.local_pipeline import LocalPipeline
 from serve_app.api.app import create_api
 from serve_app.api.camera_polls import enabled_cameras, record_poll
@@ -23,7 +24,6 @@ from serve_app.core.args import IngressArgs
 from serve_app.core.settings import CameraLogin, Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from tests.assertions import assert_error
-from tests.cameras.camera_server import PASSWORD, USERNAME, CameraServer
 
 LEFT = [[0.0, 0.0], [0.5, 0.0], [0.5, 1.0], [0.0, 1.0]]
 PAR = 10_000

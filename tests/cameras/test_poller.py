@@ -13,12 +13,12 @@ import pytest
 from PIL import Image
 from pydantic import SecretStr
 
+from medinv_tools.camera_server import PASSWORD, USERNAME, CameraServer
 from serve_app.cameras.config import CameraConfig, CameraStatus
 from serve_app.cameras.credentials import CameraCredentials
 from serve_app.cameras.poller import CameraPoller, PollerTimings
 from serve_app.cameras.sources import FrameFetcher
 from serve_app.core.settings import CameraLogin, Settings
-from tests.cameras.camera_server import PASSWORD, USERNAME, CameraServer
 from tests.factories import shelf, write_video
 
 TIMINGS = PollerTimings(refresh_s=60, poll_timeout_s=5, backoff_base_s=0.2, backoff_max_s=0.8)

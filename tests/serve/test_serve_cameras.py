@@ -6,7 +6,7 @@ import time
 import httpx
 import pytest
 
-from tests.cameras.camera_server import CameraServer
+from medinv_tools.camera_server import CameraServer
 from tests.serve.conftest import ServeService
 
 pytestmark = pytest.mark.serve

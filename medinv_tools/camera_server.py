@@ -1,15 +1,21 @@
-"""A local camera for tests: an HTTP server in a thread of its own, answering JPEG snapshots
-(or a failure, or nothing: a hang, as its script says), an MJPEG stream, and a snapshot
-behind basic auth."""
+"""A local camera for tests, demos and the camera-poll benchmark: an HTTP server in a thread
+of its own, answering JPEG snapshots (or a failure, or nothing: a hang, as its script says),
+an MJPEG stream, and a snapshot behind basic auth.
 
+`python -m medinv_tools.camera_server IMAGE --port 8554` serves one image until stopped:
+register `http://127.0.0.1:8554/snapshot.jpg` or `/mjpeg` as a camera of `make run`.
+"""
+
+import argparse
 import asyncio
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from aiohttp import BasicAuth, web
+from aiohttp import encode_basic_auth, web
 
 BOUNDARY = "frame"
 
@@ -24,16 +30,18 @@ PASSWORD = "s3cr#t/pass"
 
 
 class CameraServer:
-    def __init__(self, jpeg: bytes, *, username: str = USERNAME, password: str = PASSWORD) -> None:
+    def __init__(
+        self, jpeg: bytes, *, username: str = USERNAME, password: str = PASSWORD, port: int = 0
+    ) -> None:
         self.jpeg = jpeg
         self.requests: Counter[str] = Counter()
         self.snapshot_times: list[float] = []
         # What the next snapshots answer, in turn: "ok", a status such as "500", or "hang";
         # once it runs out, "ok".
         self.script: list[str] = []
-        self._login = BasicAuth(username, password)
+        self._authorization = encode_basic_auth(username, password)
         self._loop = asyncio.new_event_loop()
-        self.port = 0
+        self.port = port
 
     @property
     def url(self) -> str:
@@ -52,7 +60,7 @@ class CameraServer:
     async def _secure(self, request: web.Request) -> web.StreamResponse:
         self.requests["secure"] += 1
         header = request.headers.get("Authorization", "")
-        if header != self._login.encode():
+        if header != self._authorization:
             return web.Response(status=401, headers={"WWW-Authenticate": 'Basic realm="cam"'})
         return web.Response(body=self.jpeg, content_type="image/jpeg")
 
@@ -77,7 +85,7 @@ class CameraServer:
         app.router.add_get("/page", _page)
         runner = web.AppRunner(app, handle_signals=False, shutdown_timeout=0.1)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", self.port)
         await site.start()
         self.port = runner.addresses[0][1]
         return runner
@@ -94,3 +102,18 @@ class CameraServer:
             asyncio.run_coroutine_threadsafe(runner.cleanup(), self._loop).result(10)
             self._loop.call_soon_threadsafe(self._loop.stop)
             thread.join(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("image", type=Path, help="a JPEG to serve")
+    parser.add_argument("--port", type=int, default=8554)
+    args = parser.parse_args()
+    server = CameraServer(args.image.read_bytes(), port=args.port)
+    with server.running():
+        print(f"serving {args.image} at {server.url}/snapshot.jpg and {server.url}/mjpeg")
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
