@@ -18,7 +18,7 @@ START_FLAGS := $(if $(HAPROXY),--haproxy,)
 PROMETHEUS_PORT ?= 9090
 
 .PHONY: help install install-dev install-bench install-checkov run stop test fuzz lint bench \
-	bench-swap bench-onnx migrate monitor monitor-stop prometheus chromium diagram chaos checkov
+	bench-swap bench-onnx bench-cameras migrate monitor monitor-stop prometheus chromium diagram chaos checkov
 
 help:
 	@echo "make run     install, start a local Ray head, deploy $(SERVE_CONFIG), wait until ready"
@@ -32,6 +32,7 @@ help:
 	@echo "make bench   bare pipeline vs Serve vs plain FastAPI: throughput, latency, memory"
 	@echo "make bench-swap  detection latency during model swaps vs the steady state"
 	@echo "make bench-onnx  the shipped model on torch eager vs ONNX Runtime: in process, then served"
+	@echo "make bench-cameras  CPU per camera poll, and cameras per CPU at a 5-minute interval"
 	@echo "make diagram docs/img/architecture.png from the code: packages, imports, request path"
 	@echo "make chaos   faults under load on a cluster of its own: per-fault table, timeline plot"
 
@@ -160,6 +161,10 @@ diagram: install-dev
 # local cluster of its own; the per-fault table and targets, .data/chaos/ (docs/reliability.md).
 chaos: install-dev
 	$(BIN)/loadtest chaos
+
+# CPU per camera poll (the poller's own and its detections'), cameras per CPU (docs/inventory.md).
+bench-cameras: install-bench
+	$(BIN)/python -m benchmarks.camera_polls
 
 # Latency of ongoing detections while the active model is swapped, against the steady state.
 bench-swap: install-bench
