@@ -6,9 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 
 from medinv_tools.camera_server import CameraServer
 from medinv_tools.paths import REPO_ROOT
+from medinv_tools.tcp_proxy import TcpProxy
 from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.inventory.migrate import upgrade
@@ -98,3 +100,14 @@ def camera_server() -> Iterator[CameraServer]:
     """A local HTTP camera serving the generated shelf (medinv_tools/camera_server.py)."""
     with CameraServer(shelf_jpeg(640, 480)).running() as server:
         yield server
+
+
+@pytest.fixture
+def postgres_proxy(postgresql_url: str) -> Iterator[TcpProxy]:
+    """A TCP proxy to the test PostgreSQL server that a test cuts and restores: an outage
+    without touching the shared server."""
+    server = make_url(postgresql_url)
+    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
+    proxy.start()
+    yield proxy
+    proxy.close()

@@ -33,6 +33,10 @@ class CameraStatus:
     consecutive_failures: int
     next_poll_at: datetime | None
 
+    @classmethod
+    def never_polled(cls, camera_id: int) -> "CameraStatus":
+        return cls(camera_id, 0, None, None, None, None, 0, None)
+
 
 class CameraStatusSource(Protocol):
     """Where the API reads a camera's status: the poller (in process, or its deployment)."""

@@ -110,16 +110,7 @@ class CameraPoller:
             await asyncio.sleep(self._timings.refresh_s)
 
     async def _poll_forever(self, camera: CameraConfig) -> None:
-        status = self._status.get(camera.id) or CameraStatus(
-            camera_id=camera.id,
-            polls=0,
-            last_success_at=None,
-            last_outcome=None,
-            last_error=None,
-            last_error_at=None,
-            consecutive_failures=0,
-            next_poll_at=None,
-        )
+        status = self._status.get(camera.id) or CameraStatus.never_polled(camera.id)
         due = time.time()
         while True:
             wait = due - time.time()

@@ -9,7 +9,6 @@ and to stdout (`pytest -s`).
 import asyncio
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,18 +34,9 @@ JPEG = {"Content-Type": "image/jpeg"}
 
 
 @pytest.fixture
-def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
-    server = make_url(postgresql_url)
-    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.close()
-
-
-@pytest.fixture
-def store_settings(tmp_path: Path, postgresql_url: str, proxy: TcpProxy) -> Settings:
+def store_settings(tmp_path: Path, postgresql_url: str, postgres_proxy: TcpProxy) -> Settings:
     empty_tables(postgresql_url)
-    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=proxy.port)
+    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=postgres_proxy.port)
     return Settings(
         data_dir=tmp_path,
         database_url=through_proxy.render_as_string(hide_password=False),
@@ -90,7 +80,7 @@ def stored_request_ids(url: str, location: int) -> list[str]:
 
 
 def test_no_record_is_lost_or_duplicated_across_an_outage(
-    client: TestClient, proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
+    client: TestClient, postgres_proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
 ) -> None:
     location = client.post(
         "/v1/locations", json={"kind": "shelf", "name": "A"}, headers=admin
@@ -100,10 +90,10 @@ def test_no_record_is_lost_or_duplicated_across_an_outage(
     degraded_during_outage = None
     for i, request_id in enumerate(sent):
         if i == CUT_AT:
-            proxy.cut()
+            postgres_proxy.cut()
         if i == RESTORE_AT:
             degraded_during_outage = client.get("/v1/ready").json()["store"]
-            proxy.restore()
+            postgres_proxy.restore()
         outcomes[request_id] = detect(client, location, request_id)["recorded"]
     wait_until_drained(client)
 
@@ -133,7 +123,7 @@ def test_no_record_is_lost_or_duplicated_across_an_outage(
 
 
 def test_during_an_outage_an_unchecked_location_is_refused(
-    client: TestClient, proxy: TcpProxy, admin: dict[str, str]
+    client: TestClient, postgres_proxy: TcpProxy, admin: dict[str, str]
 ) -> None:
     known = client.post(
         "/v1/locations", json={"kind": "room", "name": "known"}, headers=admin
@@ -142,7 +132,7 @@ def test_during_an_outage_an_unchecked_location_is_refused(
         "/v1/locations", json={"kind": "room", "name": "new"}, headers=admin
     ).json()["id"]
     detect(client, known, "before-the-outage")
-    proxy.cut()
+    postgres_proxy.cut()
 
     queued = detect(client, known, "during-the-outage")
     refused = client.post(f"/v1/detect?location={unchecked}", content=shelf_jpeg(), headers=JPEG)
@@ -153,13 +143,13 @@ def test_during_an_outage_an_unchecked_location_is_refused(
     assert_error(refused.json(), "store_unavailable")
     assert listing.status_code == 503
     assert_error(listing.json(), "store_unavailable")
-    proxy.restore()
+    postgres_proxy.restore()
     wait_until_drained(client)
 
 
 def test_a_full_spool_refuses_records_and_keeps_what_it_has(
     client: TestClient,
-    proxy: TcpProxy,
+    postgres_proxy: TcpProxy,
     store_settings: Settings,
     postgresql_url: str,
     admin: dict[str, str],
@@ -168,7 +158,7 @@ def test_a_full_spool_refuses_records_and_keeps_what_it_has(
         "/v1/locations", json={"kind": "shelf", "name": "B"}, headers=admin
     ).json()["id"]
     detect(client, location, "checked")
-    proxy.cut()
+    postgres_proxy.cut()
     accepted = [f"kept-{i}" for i in range(store_settings.spool_max_records)]
     for request_id in accepted:
         assert detect(client, location, request_id)["recorded"] == "queued"
@@ -181,19 +171,19 @@ def test_a_full_spool_refuses_records_and_keeps_what_it_has(
 
     assert refused.status_code == 503
     assert_error(refused.json(), "spool_full")
-    proxy.restore()
+    postgres_proxy.restore()
     wait_until_drained(client)
     assert stored_request_ids(postgresql_url, location) == ["checked", *accepted]
 
 
 def test_a_retry_while_its_record_is_queued_is_a_duplicate(
-    client: TestClient, proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
+    client: TestClient, postgres_proxy: TcpProxy, postgresql_url: str, admin: dict[str, str]
 ) -> None:
     location = client.post(
         "/v1/locations", json={"kind": "shelf", "name": "C"}, headers=admin
     ).json()["id"]
     detect(client, location, "checked")
-    proxy.cut()
+    postgres_proxy.cut()
 
     def send(request_id: str, image: bytes) -> tuple[int, dict[str, Any]]:
         response = client.post(
@@ -211,6 +201,6 @@ def test_a_retry_while_its_record_is_queued_is_a_duplicate(
     assert (retried[0], retried[1]["recorded"]) == (200, "duplicate")
     assert other[0] == 409
     assert_error(other[1], "idempotency_conflict")
-    proxy.restore()
+    postgres_proxy.restore()
     wait_until_drained(client)
     assert stored_request_ids(postgresql_url, location) == ["checked", "first"]

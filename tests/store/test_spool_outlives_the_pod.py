@@ -2,7 +2,7 @@
 upgrade, a node drain) and a restart of Redis itself.
 
 In Kubernetes the spool is in Redis (`spool_store: redis`), run as the manifests run it: an
-append-only file fsynced on every write. Here: PostgreSQL is cut (a TCP proxy), replica A
+append-only file fsynced on every write. Here: PostgreSQL is cut (a TCP postgres_proxy), replica A
 answers `queued` for every record, then A goes with its data directory, as a pod's `emptyDir`
 does; Redis is killed with SIGKILL and started again from its file. Replica B, which never saw
 the records, replays them once PostgreSQL is back: each is stored once.
@@ -36,15 +36,6 @@ def redis(tmp_path: Path) -> Iterator[PersistentRedis]:
     server.kill()
 
 
-@pytest.fixture
-def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
-    server = make_url(postgresql_url)
-    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.close()
-
-
 def replica_settings(data_dir: Path, database_url: str, redis_url: str) -> Settings:
     return Settings(
         data_dir=data_dir,
@@ -60,17 +51,17 @@ async def test_queued_records_outlive_the_replica_and_a_redis_restart(
     postgresql_url: str,
     session: AsyncSession,
     location_id: int,
-    proxy: TcpProxy,
+    postgres_proxy: TcpProxy,
     redis: PersistentRedis,
 ) -> None:
-    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=proxy.port)
+    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=postgres_proxy.port)
     pod_a = tmp_path / "pod-a"
     pod_a.mkdir()
     replica_a = InventoryRecorder.open(
         replica_settings(pod_a, through_proxy.render_as_string(hide_password=False), redis.url)
     )
     records = [count_record(f"k{i}", location_id, i, {"syringe": i}) for i in range(RECORDS)]
-    proxy.cut()
+    postgres_proxy.cut()
 
     outcomes = [await replica_a.record(record) for record in records]
 
@@ -80,7 +71,7 @@ async def test_queued_records_outlive_the_replica_and_a_redis_restart(
     shutil.rmtree(pod_a)  # the pod is deleted, its emptyDir with it
     redis.kill()
     redis.start()  # from its append-only file
-    proxy.restore()
+    postgres_proxy.restore()
     replica_b = InventoryRecorder.open(
         replica_settings(tmp_path / "pod-b", postgresql_url, redis.url)
     )

@@ -8,7 +8,7 @@ import asyncio
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -441,21 +441,12 @@ def test_the_documented_check_refuses_what_the_secret_did_not_sign() -> None:
     assert not verify("whsec_right", "t=soon,v1=abc", body)
 
 
-@pytest.fixture
-def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
-    server = make_url(postgresql_url)
-    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.close()
-
-
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_the_dispatcher_waits_out_a_database_outage(
     database: Database,
     database_url: str,
     location_id: int,
-    proxy: TcpProxy,
+    postgres_proxy: TcpProxy,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """Events written while the dispatcher cannot reach the database are all sent once it can
@@ -466,7 +457,7 @@ async def test_the_dispatcher_waits_out_a_database_outage(
     await receiver.up()
     await stock_items(database, labels)
     await subscribe(database, receiver.url, EventType.BELOW_PAR)
-    through_proxy = make_url(database_url).set(host="127.0.0.1", port=proxy.port)
+    through_proxy = make_url(database_url).set(host="127.0.0.1", port=postgres_proxy.port)
     settings = dispatch_settings(through_proxy.render_as_string(hide_password=False))
 
     async def all_delivered() -> bool:
@@ -475,7 +466,7 @@ async def test_the_dispatcher_waits_out_a_database_outage(
 
     try:
         async with dispatching(settings):
-            proxy.cut()
+            postgres_proxy.cut()
             for minute, label in enumerate(labels):
                 await record(database, f"r{minute}", location_id, minute, **{label: 1})
 
@@ -484,7 +475,7 @@ async def test_the_dispatcher_waits_out_a_database_outage(
 
             await eventually(noticed, "warned of the outage")
             assert receiver.received == []
-            proxy.restore()
+            postgres_proxy.restore()
             await eventually(all_delivered, "delivered after the outage")
     finally:
         await receiver.down()

@@ -1,5 +1,6 @@
 """Wire models of the cameras the snapshot poller polls, and of their status."""
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Literal
 from urllib.parse import urlsplit
@@ -120,33 +121,15 @@ class CameraStatusOut(BaseModel):
     @classmethod
     def of(cls, camera: Camera, status: CameraStatus | None) -> "CameraStatusOut":
         if status is None:
-            return cls(
-                camera_id=camera.id,
-                state="pending" if camera.enabled else "disabled",
-                polls=0,
-                last_success_at=None,
-                last_outcome=None,
-                last_error=None,
-                last_error_at=None,
-                consecutive_failures=0,
-                next_poll_at=None,
-            )
+            status = CameraStatus.never_polled(camera.id)
+            if not camera.enabled:
+                return cls.model_validate(asdict(status) | {"state": "disabled"})
         state: Literal["ok", "failing", "pending"] = "pending"
         if status.consecutive_failures:
             state = "failing"
         elif status.last_success_at is not None:
             state = "ok"
-        return cls(
-            camera_id=camera.id,
-            state=state,
-            polls=status.polls,
-            last_success_at=status.last_success_at,
-            last_outcome=status.last_outcome,
-            last_error=status.last_error,
-            last_error_at=status.last_error_at,
-            consecutive_failures=status.consecutive_failures,
-            next_poll_at=status.next_poll_at,
-        )
+        return cls.model_validate(asdict(status) | {"state": state})
 
 
 def camera_config(camera: Camera) -> CameraConfig:

@@ -6,9 +6,7 @@ stopped); the key cache lives for 0.2 s, so lookups soon need the database.
 """
 
 import time
-from collections.abc import Iterator
 
-import pytest
 from sqlalchemy.engine import make_url
 
 from medinv_tools.tcp_proxy import TcpProxy
@@ -23,19 +21,10 @@ CACHE_TTL_S = 0.2
 STALE_WINDOW_S = 2.0
 
 
-@pytest.fixture
-def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
-    server = make_url(postgresql_url)
-    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.close()
-
-
 def test_keys_seen_before_an_outage_work_through_it_for_a_bounded_window(
-    make_client: ApiFactory, settings: Settings, postgresql_url: str, proxy: TcpProxy
+    make_client: ApiFactory, settings: Settings, postgresql_url: str, postgres_proxy: TcpProxy
 ) -> None:
-    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=proxy.port)
+    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=postgres_proxy.port)
     client = make_client(
         settings.model_copy(
             update={
@@ -54,13 +43,13 @@ def test_keys_seen_before_an_outage_work_through_it_for_a_bounded_window(
         return client.post("/v1/detect", content=image, headers={**JPEG, **headers}).status_code
 
     assert detect(seen) == 200
-    proxy.cut()
+    postgres_proxy.cut()
     time.sleep(CACHE_TTL_S * 2)  # the cached lookup is gone: the database is needed again
     during = [detect(seen) for _ in range(3)]
     refused = client.post("/v1/detect", content=image, headers={**JPEG, **unseen})
     time.sleep(STALE_WINDOW_S)
     after_window = detect(seen)
-    proxy.restore()
+    postgres_proxy.restore()
     time.sleep(CACHE_TTL_S * 2)
     restored = detect(seen)
 

@@ -152,23 +152,14 @@ def test_a_revoked_key_closes_its_stream_under_the_test_client_too(
     assert client.app.state.context.streams.active == 0  # type: ignore[attr-defined]
 
 
-@pytest.fixture
-def proxy(postgresql_url: str) -> Iterator[TcpProxy]:
-    server = make_url(postgresql_url)
-    proxy = TcpProxy(server.host or "127.0.0.1", server.port or 5432)
-    proxy.start()
-    yield proxy
-    proxy.close()
-
-
 STALE_WINDOW_S = 2.0
 
 
 @pytest.fixture
 def server_through_proxy(
-    pipeline: LocalPipeline, settings: Settings, postgresql_url: str, proxy: TcpProxy
+    pipeline: LocalPipeline, settings: Settings, postgresql_url: str, postgres_proxy: TcpProxy
 ) -> Iterator[Server]:
-    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=proxy.port)
+    through_proxy = make_url(postgresql_url).set(host="127.0.0.1", port=postgres_proxy.port)
     yield from _serve(
         pipeline,
         settings.model_copy(
@@ -182,19 +173,19 @@ def server_through_proxy(
 
 
 def test_through_a_database_outage_sockets_stay_open_for_the_stale_window_then_close_1013(
-    server_through_proxy: Server, postgresql_url: str, proxy: TcpProxy
+    server_through_proxy: Server, postgresql_url: str, postgres_proxy: TcpProxy
 ) -> None:
     key = create_api_key(postgresql_url, "detect,read")
     with _open(f"{server_through_proxy.url}/v1/stream", key) as stream:
         assert _pong(stream)
         time.sleep(CHECK_INTERVAL_S * 1.5)  # one check against the database
-        proxy.cut()
+        postgres_proxy.cut()
         cut_at = time.monotonic()
         time.sleep(STALE_WINDOW_S / 2)
         during = _pong(stream)
         message, close = _closing(stream, STALE_WINDOW_S + CHECK_INTERVAL_S + LOOKUP_SLACK_S)
         closed_after_s = time.monotonic() - cut_at
-    proxy.restore()
+    postgres_proxy.restore()
 
     assert during
     assert message["code"] == "store_unavailable"
