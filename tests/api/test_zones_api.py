@@ -1,11 +1,13 @@
 """Zones: CRUD of a camera's bins, and detections counted per bin, on SQLite and PostgreSQL."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from serve_app.core.args import StreamArgs
 from serve_app.core.settings import Settings
 from tests.assertions import assert_error
 from tests.factories import shelf_jpeg
@@ -201,3 +203,34 @@ def test_a_retried_detection_records_each_bin_once(client: TestClient, camera: i
         f"/v1/inventory/{zone['id']}/history", params={"item": "catheter_kit", "bucket": "day"}
     ).json()
     assert sum(point["samples"] for point in history["points"]) == 1
+
+
+@pytest.fixture
+def stream_args() -> StreamArgs:
+    # Record at most every 0.2 s, the median of the last 3 frames.
+    return StreamArgs(max_streams_per_replica=2, record_interval_s=0.2, record_window_frames=3)
+
+
+def test_a_stream_records_its_smoothed_counts_per_bin(client: TestClient, camera: int) -> None:
+    frame = shelf_jpeg(640, 480)
+    detect = client.post(f"/v1/detect?location={camera}", content=frame, headers=JPEG).json()
+    zone = add_zone(client, camera, "left bin", LEFT, items=[{"label": "gauze", "par_level": 1}])
+    expected = detect["counts"]  # the same frame each time: every median is its count
+
+    with client.websocket_connect(f"/v1/stream?location={camera}") as socket:
+        recorded = []
+        while len(recorded) < 2:
+            socket.send_bytes(frame)
+            result = socket.receive_json()
+            if result["recorded"]:
+                recorded.append(result)
+            time.sleep(0.05)
+
+    bin_stock = client.get(f"/v1/inventory?location={zone['id']}").json()["stock"]
+    left = sum((d["box"][0] + d["box"][2]) / 2 / 640 <= 0.5 for d in detect["detections"])
+    assert sum(row["count"] for row in bin_stock if row["item"] != "gauze") == left
+    assert {row["item"]: row["count"] for row in bin_stock}["gauze"] == 0  # expected, unseen
+    alerts = client.get(f"/v1/alerts?location={zone['id']}").json()["alerts"]
+    assert [a["item"] for a in alerts] == ["gauze"]
+    camera_stock = client.get(f"/v1/inventory?location={camera}").json()["stock"]
+    assert {r["item"]: r["count"] for r in camera_stock if r["count"]} == expected
