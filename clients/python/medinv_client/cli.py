@@ -1,5 +1,4 @@
-"""`medinv-client`: detect images, stream a video, show inventory and what to reorder, list
-zones and cameras, switch models from a shell.
+"""`medinv-client`: detect, stream, stock and reorders, zones, cameras and models from a shell.
 
 Base URL from `--url` or `$MEDINV_URL` (default http://127.0.0.1:8000), API key from
 `--api-key` or `$MEDINV_API_KEY`. Exit status 0, 1 on an API or connection error, 2 on usage.
