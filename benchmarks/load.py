@@ -1,12 +1,16 @@
-"""Closed-loop HTTP and WebSocket load against a server on this machine (loopback only)."""
+"""Closed-loop HTTP and WebSocket load against a server on this machine (loopback only), through
+the project's own client (`medinv_client.AsyncClient`, no retries: every failure counts)."""
 
 import asyncio
-import json
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
-import aiohttp
-import websockets
+import httpx
+
+from medinv_client import NO_RETRIES, ApiError, AsyncClient, StreamResult, TransportError
+
+TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -14,7 +18,7 @@ class LoadResult:
     label: str
     concurrency: int
     completed: int = 0
-    errors: dict[int, int] = field(default_factory=dict)
+    errors: dict[int, int] = field(default_factory=dict)  # by HTTP status; 0: no answer
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
     dropped: int = 0
@@ -23,13 +27,30 @@ class LoadResult:
     def throughput(self) -> float:
         return self.completed / self.elapsed_s if self.elapsed_s else 0.0
 
+    def failed(self, status: int | None) -> None:
+        key = status or 0
+        self.errors[key] = self.errors.get(key, 0) + 1
+
+
+def load_client(base: str, connections: int, api_key: str | None = None) -> AsyncClient:
+    """A client without retries, keeping `connections` connections open (httpx's default
+    keeps 20 alive, and the load would pay for new ones above that)."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=connections)
+    return AsyncClient(
+        base,
+        api_key,
+        timeout=TIMEOUT_S,
+        retry=NO_RETRIES,
+        transport=httpx.AsyncHTTPTransport(limits=limits),
+    )
+
 
 async def http_load(
-    url: str, images: list[bytes], concurrency: int, duration_s: float, warmup_s: float = 2.0
+    base: str, images: list[bytes], concurrency: int, duration_s: float, warmup_s: float = 2.0
 ) -> LoadResult:
+    """`concurrency` workers, each posting the next image as soon as the last was answered."""
     result = LoadResult(label=f"http c={concurrency}", concurrency=concurrency)
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    async with load_client(base, concurrency) as client:
         measuring = False
         stop_at = time.perf_counter() + warmup_s + duration_s
 
@@ -39,18 +60,20 @@ async def http_load(
                 data = images[sent % len(images)]
                 sent += concurrency
                 started = time.perf_counter()
-                async with session.post(
-                    url, data=data, headers={"Content-Type": "image/jpeg"}
-                ) as response:
-                    await response.read()
-                    status = response.status
+                status: int | None = 200
+                try:
+                    await client.detect(data)
+                except ApiError as error:
+                    status = error.status
+                except TransportError:
+                    status = None
                 if not measuring:
                     continue
                 if status == 200:
                     result.completed += 1
                     result.latencies_ms.append((time.perf_counter() - started) * 1000.0)
                 else:
-                    result.errors[status] = result.errors.get(status, 0) + 1
+                    result.failed(status)
 
         tasks = [asyncio.create_task(worker(i)) for i in range(concurrency)]
         await asyncio.sleep(warmup_s)
@@ -62,29 +85,36 @@ async def http_load(
 
 
 async def ws_load(
-    url: str, images: list[bytes], window: int, duration_s: float, warmup_s: float = 2.0
+    base: str, images: list[bytes], window: int, duration_s: float, warmup_s: float = 2.0
 ) -> LoadResult:
-    """Keep `window` frames outstanding on one stream; count results per second."""
+    """Keep `window` frames outstanding on one stream (the client's window, no frame dropped
+    on this side); count results per second and the service's own latency of each."""
     result = LoadResult(label=f"ws window={window}", concurrency=window)
-    async with websockets.connect(url, max_size=None) as socket:
+    measure_started = time.perf_counter() + warmup_s
+    stop_at = measure_started + duration_s
+
+    async def frames() -> AsyncIterator[bytes]:
         sent = 0
-        for _ in range(window):
-            await socket.send(images[sent % len(images)])
-            sent += 1
-        started = time.perf_counter()
-        measure_started = started + warmup_s
-        stop_at = measure_started + duration_s
         while time.perf_counter() < stop_at:
-            message = json.loads(await socket.recv())
-            now = time.perf_counter()
-            if now >= measure_started:
-                if message["type"] == "result":
-                    result.completed += 1
-                    result.latencies_ms.append(message["latency_ms"])
-                    result.dropped = message["dropped"]
-                else:
-                    result.errors[0] = result.errors.get(0, 0) + 1
-            await socket.send(images[sent % len(images)])
+            yield images[sent % len(images)]
             sent += 1
+
+    async with load_client(base, 1) as client:
+        stream = client.stream(frames(), window=window, latest_wins=False, max_reconnects=0)
+        try:
+            async for message in stream:
+                now = time.perf_counter()
+                if now >= stop_at:
+                    break
+                if now < measure_started:
+                    continue
+                if isinstance(message, StreamResult):
+                    result.completed += 1
+                    result.latencies_ms.append(message.latency_ms)
+                    result.dropped = message.dropped
+                else:
+                    result.failed(None)
+        finally:
+            await stream.aclose()
         result.elapsed_s = time.perf_counter() - measure_started
     return result

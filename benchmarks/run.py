@@ -73,11 +73,10 @@ def bare_rows(model: ModelRef, images: list[bytes], duration: float) -> list[Row
 
 def load_rows(setup: str, base: str, images: list[bytes], duration: float, ws: bool) -> list[Row]:
     results: list[LoadResult] = [
-        asyncio.run(http_load(f"{base}/v1/detect", images, c, duration)) for c in CONCURRENCY
+        asyncio.run(http_load(base, images, c, duration)) for c in CONCURRENCY
     ]
     if ws:
-        ws_base = base.replace("http://", "ws://")
-        results.append(asyncio.run(ws_load(f"{ws_base}/v1/stream", images, 3, duration)))
+        results.append(asyncio.run(ws_load(base, images, 3, duration)))
     rows = []
     for result in results:
         p50, p99 = percentiles(result.latencies_ms)

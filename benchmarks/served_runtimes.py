@@ -11,13 +11,13 @@ benchmarks/results/served-runtimes.{json,png}.
 
 import argparse
 import asyncio
+import contextlib
 import json
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import yaml
 from tqdm import tqdm
 
@@ -25,6 +25,7 @@ from benchmarks.images import shelf_jpegs
 from benchmarks.load import http_load
 from benchmarks.report import percentiles
 from benchmarks.run import BENCH_ENV
+from medinv_client import NO_RETRIES, Client, MedinvError
 from medinv_tools.cluster.local import (
     LocalCluster,
     free_port,
@@ -48,15 +49,12 @@ def with_model(config: dict[str, Any], ref: ModelRef) -> dict[str, Any]:
 
 def wait_for_model(base: str, ref: ModelRef, image: bytes, timeout_s: float = 180) -> None:
     deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        response = httpx.post(
-            f"{base}/v1/detect", content=image, headers={"Content-Type": "image/jpeg"}, timeout=60
-        )
-        if response.status_code == 200:
-            model = response.json()["model"]
-            if (model["name"], model["version"]) == (ref.name, ref.version):
-                return
-        time.sleep(0.5)
+    with Client(base, timeout=60, retry=NO_RETRIES) as client:
+        while time.monotonic() < deadline:
+            with contextlib.suppress(MedinvError):
+                if str(client.detect(image).model) == str(ref):
+                    return
+            time.sleep(0.5)
     raise TimeoutError(f"{ref} never became the active model")
 
 
@@ -65,7 +63,7 @@ def measure(base: str, duration: float, progress: tqdm) -> list[dict[str, Any]]:
     for size in SIZES:
         images = shelf_jpegs(8, size)
         for concurrency in CONCURRENCY:
-            result = asyncio.run(http_load(f"{base}/v1/detect", images, concurrency, duration))
+            result = asyncio.run(http_load(base, images, concurrency, duration))
             p50, p99 = percentiles(result.latencies_ms)
             rows.append(
                 {

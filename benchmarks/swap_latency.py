@@ -23,13 +23,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import yaml
 from tqdm import tqdm
 
 from benchmarks.images import shelf_jpegs
+from benchmarks.load import load_client
 from benchmarks.report import percentiles
 from benchmarks.run import BENCH_ENV
+from medinv_client import ApiError, AsyncClient, TransportError
 from medinv_tools.cluster.local import (
     LocalCluster,
     free_port,
@@ -92,8 +93,7 @@ def admin_key(database_url: str) -> str:
 
 
 async def load(
-    session: aiohttp.ClientSession,
-    base: str,
+    client: AsyncClient,
     images: list[bytes],
     concurrency: int,
     stop_at: float,
@@ -103,31 +103,23 @@ async def load(
         sent = index
         while time.perf_counter() < stop_at:
             started = time.perf_counter()
-            async with session.post(
-                f"{base}/v1/detect",
-                data=images[sent % len(images)],
-                headers={"Content-Type": "image/jpeg"},
-            ) as response:
-                body = await response.read()
+            status = 200
+            try:
+                result = await client.detect(images[sent % len(images)])
+                timeline.answered_by = result.model.version
+            except ApiError as error:
+                status = error.status or 0
+            except TransportError:
+                status = 0
             elapsed_ms = (time.perf_counter() - started) * 1000.0
-            if response.status == 200:
-                timeline.answered_by = json.loads(body)["model"]["version"]
-            timeline.requests.append((started - timeline.started_at, elapsed_ms, response.status))
+            timeline.requests.append((started - timeline.started_at, elapsed_ms, status))
             sent += concurrency
 
     await asyncio.gather(*(worker(i) for i in range(concurrency)))
 
 
-async def swap(
-    session: aiohttp.ClientSession, base: str, key: str, to: ModelRef, timeline: Timeline
-) -> None:
-    async with session.put(
-        f"{base}/v1/models/active",
-        json={"model": str(to)},
-        headers={"Authorization": f"Bearer {key}"},
-    ) as response:
-        if response.status not in (200, 202):  # 202: replicas are switching
-            raise RuntimeError(f"swap to {to}: HTTP {response.status}: {await response.text()}")
+async def swap(admin: AsyncClient, to: ModelRef, timeline: Timeline) -> None:
+    await admin.activate_model(str(to))  # 202: replicas are switching; an error raises
     # Until detections come from the new model (asking GET /v1/models would add load).
     while timeline.answered_by != to.version:
         await asyncio.sleep(0.01)
@@ -140,16 +132,16 @@ async def measure(
     interleave and drifts of the machine's speed fall on both alike."""
     timeline = Timeline()
     warmup_s = 3.0
-    connector = aiohttp.TCPConnector(limit=concurrency + 2)
-    async with aiohttp.ClientSession(connector=connector) as session:
+    # The detections without a key, as before the swaps needed one; the swaps with it.
+    async with load_client(base, concurrency) as client, load_client(base, 1, key) as admin:
         first_at = time.perf_counter() + warmup_s + every_s
         stop_at = first_at + swaps * every_s
-        running = asyncio.create_task(load(session, base, images, concurrency, stop_at, timeline))
+        running = asyncio.create_task(load(client, images, concurrency, stop_at, timeline))
         targets = [SWAP_VERSION if n % 2 == 0 else DEFAULT_MODEL for n in range(swaps)]
         for number, target in enumerate(tqdm(targets, desc="swaps", unit="swap")):
             await asyncio.sleep(max(0.0, first_at + number * every_s - time.perf_counter()))
             asked = time.perf_counter() - timeline.started_at
-            await swap(session, base, key, target, timeline)
+            await swap(admin, target, timeline)
             timeline.swaps.append((asked, time.perf_counter() - timeline.started_at, str(target)))
         await running
     timeline.warmup_s = warmup_s

@@ -4,7 +4,9 @@
   through the project's own client (`medinv_client.Client`, no retries: the load test counts
   every failure).
 - `StreamUser`: one WebSocket per user on /v1/stream, frames at `LOADTEST_FPS` per second,
-  each frame's result awaited before the next is sent (one result per frame, in order).
+  each frame's result awaited before the next is sent (one result per frame, in order), also
+  through the client (`AsyncClient.stream`, on one asyncio loop in a native thread: see
+  `loadtest/background_loop.py`).
 
 The load shape (`LOADTEST_STAGES`, JSON `[[until_s, users], …]`) and, when `LOADTEST_EVENTS`
 names a file, one CSV line per request (`end epoch,kind,name,latency ms,ok`) — what the
@@ -12,18 +14,30 @@ runner turns into a per-second timeline — come from the environment. Without t
 plain locustfile: `locust -f loadtest/locustfile.py --host https://…` with Locust's own UI.
 """
 
+import asyncio
+import contextlib
+import itertools
 import json
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-import websocket
-from locust import HttpUser, LoadTestShape, User, between, events, task
+from locust import LoadTestShape, User, between, events, task
 
+from loadtest.background_loop import Outbox, start
 from loadtest.locust_events import report
 from loadtest.shapes import Stage, users_at
-from medinv_client import NO_RETRIES, Client, MedinvError
+from medinv_client import (
+    NO_RETRIES,
+    AsyncClient,
+    Client,
+    FrameStream,
+    MedinvError,
+    StreamResult,
+    TransportError,
+)
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IMAGES = [
@@ -75,38 +89,88 @@ class DetectUser(User):
         report(self.environment, "POST", "/v1/detect", time.perf_counter() - began, exception)
 
 
-class StreamUser(HttpUser):
-    """A camera streaming frames at a steady rate over one WebSocket."""
+Outcomes = Outbox[tuple[float, Exception | None]]  # per frame: seconds, and why it failed
+
+
+class StreamUser(User):
+    """A camera streaming frames at a steady rate over one WebSocket, through the project's own
+    client (`medinv_client.AsyncClient.stream` on the background loop): each frame's result is
+    awaited before the next frame is sent, a broken connection is resumed with its session."""
 
     fps = float(os.environ.get("LOADTEST_FPS", "2"))
     wait_time = between(0.0, 0.0)
 
     def on_start(self) -> None:
-        url = (self.host or "").replace("http://", "ws://").replace("https://", "wss://")
-        self.socket = websocket.create_connection(
-            f"{url}/v1/stream?max_detections={MAX_DETECTIONS}", timeout=60
+        self.outcomes: Outcomes = Outbox()
+        self.running = start(
+            _stream_frames(
+                self.host or "", os.environ.get("LOADTEST_API_KEY"), self.fps, self.outcomes
+            )
         )
-        self.frame = 0
 
     def on_stop(self) -> None:
-        self.socket.close()
+        self.running.cancel()
 
     @task
     def frame_round_trip(self) -> None:
-        started = time.perf_counter()
-        exception: Exception | None = None
-        try:
-            self.socket.send_binary(IMAGES[self.frame % len(IMAGES)])
-            message = json.loads(self.socket.recv())
-            if message.get("type") != "result":
-                exception = RuntimeError(f"stream answered {message}")
-        except Exception as error:  # a broken socket is a failed frame; reconnect
-            exception = error
-            self.on_start()
-        self.frame += 1
-        elapsed = time.perf_counter() - started
+        elapsed, exception = self.outcomes.get(self.running)
         report(self.environment, "WS", "/v1/stream", elapsed, exception)
-        time.sleep(max(0.0, 1.0 / self.fps - elapsed))
+
+
+async def _stream_frames(host: str, api_key: str | None, fps: float, outcomes: Outcomes) -> None:
+    """Frames at `fps` on one stream, each sent once the last was answered (and never before
+    its time); each frame's round trip, or why it failed, goes to `outcomes`. A stream that gives
+    up (its reconnects spent, or refused) is one more failure, and a new stream starts."""
+    async with AsyncClient(host, api_key, timeout=60.0) as client:
+        while True:
+            paced = _PacedFrames(fps, outcomes)
+            stream = client.stream(paced.frames(), max_detections=MAX_DETECTIONS, latest_wins=False)
+            paced.stream = stream
+            try:
+                async for message in stream:
+                    if isinstance(message, StreamResult):
+                        paced.answered(None)
+                    else:
+                        paced.answered(RuntimeError(f"{message.code}: {message.message}"))
+            except MedinvError as error:
+                paced.answered(error, always=True)
+                await asyncio.sleep(1.0)
+            finally:
+                await stream.aclose()
+
+
+class _PacedFrames:
+    """The frames of one stream, one at a time: the next when the last was answered (or lost
+    with a broken connection), and at most `fps` a second."""
+
+    def __init__(self, fps: float, outcomes: Outcomes) -> None:
+        self.stream: FrameStream | None = None
+        self._period_s = 1.0 / fps
+        self._outcomes = outcomes
+        self._sent_at = time.perf_counter() - self._period_s
+        self._in_flight = False
+        self._answer = asyncio.Event()
+
+    async def frames(self) -> AsyncIterator[bytes]:
+        for frame in itertools.count():
+            await asyncio.sleep(max(0.0, self._sent_at + self._period_s - time.perf_counter()))
+            lost = self.stream.stats.lost if self.stream is not None else 0
+            self._answer.clear()
+            self._sent_at, self._in_flight = time.perf_counter(), True
+            yield IMAGES[frame % len(IMAGES)]
+            while not self._answer.is_set():
+                if self.stream is not None and self.stream.stats.lost > lost:
+                    self.answered(TransportError("the connection broke with the frame in flight"))
+                    break
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answer.wait(), 0.05)
+
+    def answered(self, exception: Exception | None, *, always: bool = False) -> None:
+        """The frame in flight was answered, or failed with `exception`."""
+        if self._in_flight or always:
+            self._outcomes.put((time.perf_counter() - self._sent_at, exception))
+        self._in_flight = False
+        self._answer.set()
 
 
 def _log_users(users: int) -> None:

@@ -2,7 +2,7 @@
 real uvicorn server on a free port, in a thread of the test process. No Ray, no mocks."""
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -11,6 +11,7 @@ from medinv_tools.cluster.local import free_port
 from medinv_tools.local_pipeline import LocalPipeline
 from medinv_tools.threaded_server import ThreadedServer
 from serve_app.api.app import create_api
+from serve_app.cameras.config import CameraStatus
 from serve_app.core.args import IngressArgs
 from serve_app.core.demo_model import DEFAULT_MODEL
 from serve_app.core.settings import Settings
@@ -21,11 +22,22 @@ from serve_app.model.manifest import model_dir
 from tests.keys import create_api_key
 
 
+@dataclass
+class CameraStatuses:
+    """Where the API reads camera statuses, in place of a poller: what a test puts here."""
+
+    by_camera: dict[int, CameraStatus] = field(default_factory=dict)
+
+    async def status(self, camera_id: int) -> CameraStatus | None:
+        return self.by_camera.get(camera_id)
+
+
 @dataclass(frozen=True)
 class Service:
     url: str
     admin_key: str
     read_key: str
+    camera_statuses: CameraStatuses
 
 
 @pytest.fixture(scope="session")
@@ -38,15 +50,17 @@ def service(models_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iter
     # The served default (the ONNX export): the fastest on a CPU.
     served = model_dir(models_root, DEFAULT_MODEL)
     pipeline = LocalPipeline(served, models_root, ImageLimits(), "cpu", workers=2)
+    statuses = CameraStatuses()
     app = create_api(
         pipeline,
         InventoryRecorder.open(settings),
         IngressArgs(request_timeout_s=60),
         settings,
         behind_serve_proxy=False,
+        camera_statuses=statuses,
     )
     port = free_port()
     admin = create_api_key(sqlite_url, name="client-admin")
     read = create_api_key(sqlite_url, "read", name="client-read")
     with ThreadedServer(app, port):
-        yield Service(f"http://127.0.0.1:{port}", admin, read)
+        yield Service(f"http://127.0.0.1:{port}", admin, read, statuses)

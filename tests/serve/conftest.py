@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
+from medinv_client import NO_RETRIES, AsyncClient, Client
 from medinv_tools.cluster.local import (
     LocalCluster,
     free_port,
@@ -42,6 +43,20 @@ class ServeService:
     @property
     def ws_url(self) -> str:
         return self.base_url.replace("http://", "ws://")
+
+    @property
+    def admin_key(self) -> str:
+        return self.admin["Authorization"].removeprefix("Bearer ")
+
+    def client(self, *, admin: bool = False) -> Client:
+        """The project's client of this service, without retries (a test sees every failure)."""
+        key = self.admin_key if admin else None
+        return Client(self.base_url, key, timeout=60, retry=NO_RETRIES)
+
+    def async_client(self, *, admin: bool = False) -> AsyncClient:
+        return AsyncClient(
+            self.base_url, self.admin_key if admin else None, timeout=120, retry=NO_RETRIES
+        )
 
     def application(self) -> dict[str, Any]:
         """The application's details from the dashboard (what `serve status` shows)."""

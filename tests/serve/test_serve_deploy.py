@@ -8,10 +8,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 
+from medinv_client import DetectionResult
 from tests.serve.conftest import APP_NAME, ServeService
 
 EXAMPLE_IMAGE = Path(__file__).parents[2] / "examples" / "shelf.jpg"
@@ -28,21 +28,18 @@ def _detector(config: dict[str, Any]) -> dict[str, Any]:
 def _wait_for_batching(service: ServeService, expected: dict[str, Any]) -> None:
     deadline = time.monotonic() + 90
     seen: dict[str, Any] = {}
-    while time.monotonic() < deadline:
-        seen = httpx.get(f"{service.base_url}/v1/models", timeout=10).json()["batching"]
-        if all(seen[key] == value for key, value in expected.items()):
-            return
-        time.sleep(1)
+    with service.client() as client:
+        while time.monotonic() < deadline:
+            seen = client.models().batching.model_dump()
+            if all(seen[key] == value for key, value in expected.items()):
+                return
+            time.sleep(1)
     raise AssertionError(f"batching is {seen}, expected {expected}")
 
 
-def _detect_example(service: ServeService) -> httpx.Response:
-    return httpx.post(
-        f"{service.base_url}/v1/detect",
-        content=EXAMPLE_IMAGE.read_bytes(),
-        headers={"Content-Type": "image/jpeg"},
-        timeout=30,
-    )
+def _detect_example(service: ServeService) -> DetectionResult:
+    with service.client() as client:
+        return client.detect(EXAMPLE_IMAGE)
 
 
 def test_serve_status_cli_reports_every_deployment_healthy(serve_service: ServeService) -> None:
@@ -73,8 +70,7 @@ def test_batching_changes_in_place_through_user_config(serve_service: ServeServi
         serve_service.cluster.deploy(changed)
         _wait_for_batching(serve_service, {"max_batch_size": 2, "batch_wait_timeout_s": 0.005})
         assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
-        response = _detect_example(serve_service)
-        assert response.status_code == 200
+        _detect_example(serve_service)  # answers 200, or raises
     finally:
         serve_service.cluster.deploy(original)
         restored = _detector(original)["user_config"]
@@ -100,11 +96,9 @@ def test_a_model_that_cannot_load_leaves_the_current_one_serving(
         serve_service.cluster.deploy(broken)
         # max_batch_size is applied in the same reconfigure, after which the load is tried.
         _wait_for_batching(serve_service, {"max_batch_size": 3})
-        models = httpx.get(f"{serve_service.base_url}/v1/models", timeout=10).json()
-        assert f"{models['active']['name']}:{models['active']['version']}" == active
-        response = _detect_example(serve_service)
-        assert response.status_code == 200
-        assert f"{response.json()['model']['name']}:{response.json()['model']['version']}" == active
+        with serve_service.client() as client:
+            assert client.models().active.ref == active
+        assert str(_detect_example(serve_service).model) == active
         assert serve_service.replica_ids()["Detector"] == replicas_before["Detector"]
     finally:
         serve_service.cluster.deploy(original)

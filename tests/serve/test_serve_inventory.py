@@ -4,67 +4,48 @@ import asyncio
 import copy
 import time
 
-import httpx
 import pytest
 
-from tests.assertions import assert_error
+from medinv_client import AsyncClient, NotFoundError
 from tests.factories import shelf_jpeg
 from tests.serve.conftest import ServeService
 
 pytestmark = pytest.mark.serve
 
-JPEG = {"Content-Type": "image/jpeg"}
 CONCURRENT = 16
 
 
 async def test_concurrent_detections_at_a_location_are_each_recorded_once(
     serve_service: ServeService,
 ) -> None:
-    async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-        created = await client.post(
-            "/v1/locations",
-            json={"kind": "cabinet", "name": "OR 2"},
-            headers=serve_service.admin,
-        )
-        assert created.status_code == 201, created.text
-        location = created.json()["id"]
-        responses = await asyncio.gather(
+    async with serve_service.async_client() as client:
+        async with serve_service.async_client(admin=True) as admin:
+            location = (await admin.create_location("OR 2", "cabinet")).id
+        results = await asyncio.gather(
             *(
-                client.post(
-                    f"/v1/detect?location={location}",
-                    content=shelf_jpeg(320, 240),
-                    headers={**JPEG, "Idempotency-Key": f"serve-{i}"},
-                )
+                client.detect(shelf_jpeg(320, 240), location=location, idempotency_key=f"serve-{i}")
                 for i in range(CONCURRENT)
             )
         )
-        retried = await client.post(
-            f"/v1/detect?location={location}",
-            content=shelf_jpeg(320, 240),
-            headers={**JPEG, "Idempotency-Key": "serve-0"},
+        retried = await client.detect(
+            shelf_jpeg(320, 240), location=location, idempotency_key="serve-0"
         )
-        history = await client.get(
-            f"/v1/inventory/{location}/history", params={"item": "syringe", "bucket": "day"}
-        )
-        stock = await client.get("/v1/inventory", params={"location": location})
-        ready = await client.get("/v1/ready")
+        history = await client.history(location, "syringe", bucket="day")
+        stock = await client.stock(location)
+        ready = await client.ready()
 
-    assert [r.json()["recorded"] for r in responses] == ["written"] * CONCURRENT
-    assert retried.json()["recorded"] == "duplicate"  # accepted, and not written again
-    assert sum(point["samples"] for point in history.json()["points"]) == CONCURRENT
-    assert stock.json()["stock"], "the counts became stock"
-    assert ready.json()["store"] == {"status": "ok", "spooled": 0}
+    assert [r.recorded for r in results] == ["written"] * CONCURRENT
+    assert retried.recorded == "duplicate"  # accepted, and not written again
+    assert sum(point.samples for point in history.points) == CONCURRENT
+    assert stock, "the counts became stock"
+    assert (ready.store.status, ready.store.spooled) == ("ok", 0)
 
 
 def test_detection_at_an_unknown_location_is_404(serve_service: ServeService) -> None:
-    response = httpx.post(
-        f"{serve_service.base_url}/v1/detect?location=987654",
-        content=shelf_jpeg(),
-        headers=JPEG,
-        timeout=30,
-    )
-    assert response.status_code == 404
-    assert_error(response.json(), "not_found")
+    with serve_service.client() as client, pytest.raises(NotFoundError) as raised:
+        client.detect(shelf_jpeg(), location=987654)
+    assert (raised.value.status, raised.value.code) == (404, "not_found")
+    assert raised.value.message and raised.value.request_id
 
 
 async def test_two_ingress_replicas_writing_at_once_record_each_detection_once(
@@ -78,17 +59,15 @@ async def test_two_ingress_replicas_writing_at_once_record_each_detection_once(
     serve_service.cluster.deploy(config)
     try:
         await _wait_for_replicas(serve_service, "Ingress", 2)
-        async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-            created = await client.post(
-                "/v1/locations", json={"kind": "room", "name": "ICU 4"}, headers=serve_service.admin
-            )
-            location = created.json()["id"]
-            responses = await asyncio.gather(
+        async with serve_service.async_client() as client:
+            async with serve_service.async_client(admin=True) as admin:
+                location = (await admin.create_location("ICU 4", "room")).id
+            results = await asyncio.gather(
                 *(
-                    client.post(
-                        f"/v1/detect?location={location}",
-                        content=shelf_jpeg(320, 240),
-                        headers={**JPEG, "Idempotency-Key": f"two-replicas-{i}"},
+                    client.detect(
+                        shelf_jpeg(320, 240),
+                        location=location,
+                        idempotency_key=f"two-replicas-{i}",
                     )
                     for i in range(2 * CONCURRENT)
                 )
@@ -103,8 +82,7 @@ async def test_two_ingress_replicas_writing_at_once_record_each_detection_once(
         serve_service.cluster.deploy(serve_service.config)
         await _wait_for_replicas(serve_service, "Ingress", 1)
 
-    assert all(r.status_code == 200 for r in responses), [r.text for r in responses][:3]
-    assert {r.json()["recorded"] for r in responses} <= {"written", "queued"}
+    assert {r.recorded for r in results} <= {"written", "queued"}  # and none failed
     assert history == 2 * CONCURRENT  # each accepted detection exactly once
 
 
@@ -120,15 +98,13 @@ async def _wait_for_replicas(service: ServeService, deployment: str, count: int)
     raise AssertionError(f"{deployment} did not reach {count} running replicas")
 
 
-async def _wait_for_samples(client: httpx.AsyncClient, location: int, expected: int) -> int:
+async def _wait_for_samples(client: AsyncClient, location: int, expected: int) -> int:
     """Samples recorded at `location` once queued records (if any) have been replayed."""
     deadline = time.monotonic() + 60
     samples = -1
     while time.monotonic() < deadline:
-        history = await client.get(
-            f"/v1/inventory/{location}/history", params={"item": "syringe", "bucket": "day"}
-        )
-        samples = sum(point["samples"] for point in history.json()["points"])
+        history = await client.history(location, "syringe", bucket="day")
+        samples = sum(point.samples for point in history.points)
         if samples >= expected:
             return samples
         await asyncio.sleep(1)

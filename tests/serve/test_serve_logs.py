@@ -1,5 +1,9 @@
 """Serve writes JSON logs: the ingress's line per request carries the request id, route,
-status, latency and model version, and nothing of the image or of credentials."""
+status, latency and model version, and nothing of the image or of credentials.
+
+Raw requests on purpose: a key in the query string and in a browser's WebSocket subprotocol,
+which the client never sends, must stay out of the logs too.
+"""
 
 import base64
 import json

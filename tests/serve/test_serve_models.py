@@ -4,7 +4,6 @@ A swap must not fail a single request: a client keeps sending while the active m
 and every response names the version that produced it.
 """
 
-import asyncio
 import json
 import shutil
 import threading
@@ -14,10 +13,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import websockets
 
+from medinv_client import (
+    NO_RETRIES,
+    ApiError,
+    Client,
+    DetectionResult,
+    NotFoundError,
+    StreamResult,
+    TransportError,
+)
 from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import Detection, ModelRef
 from serve_app.model.manifest import model_dir
@@ -36,52 +42,44 @@ ACTIVE = DEFAULT_MODEL
 pytestmark = pytest.mark.serve
 
 
-def _post(client: httpx.Client, base_url: str, name: str, query: str = "") -> httpx.Response:
-    return client.post(
-        f"{base_url}/v1/detect{query}",
-        content=(EXAMPLES / f"{name}.jpg").read_bytes(),
-        headers={"Content-Type": "image/jpeg"},
-        timeout=60,
-    )
+def _detect(client: Client, name: str, **options: Any) -> DetectionResult:
+    return client.detect(EXAMPLES / f"{name}.jpg", **options)
 
 
-def _version(response: httpx.Response) -> str:
-    model = response.json()["model"]
-    return f"{model['name']}:{model['version']}"
+def _boxes(result: DetectionResult | StreamResult) -> list[dict[str, Any]]:
+    return [d.model_dump() for d in result.detections]
 
 
 def test_the_example_shelf_gets_exactly_its_items(serve_service: ServeService) -> None:
     truth = json.loads((EXAMPLES / "shelf.json").read_text())
-    with httpx.Client() as client:
-        response = _post(client, serve_service.base_url, "shelf")
+    with serve_service.client() as client:
+        result = _detect(client, "shelf")
 
-    assert response.status_code == 200
-    matched, missed, extra = match_items(response.json()["detections"], truth["items"])
+    matched, missed, extra = match_items(_boxes(result), truth["items"])
     assert (matched, missed, extra) == (len(truth["items"]), 0, 0)
 
 
 def test_a_camera_frame_is_tiled_and_most_items_found(serve_service: ServeService) -> None:
     truth = json.loads((EXAMPLES / "camera-frame.json").read_text())
-    with httpx.Client() as client:
-        response = _post(client, serve_service.base_url, "camera-frame")
+    with serve_service.client() as client:
+        result = _detect(client, "camera-frame")
 
-    body = response.json()
-    assert body["image"] == {"width": 1280, "height": 720}
-    matched, missed, extra = match_items(body["detections"], truth["items"])
+    assert (result.image.width, result.image.height) == (1280, 720)
+    matched, missed, extra = match_items(_boxes(result), truth["items"])
     assert matched >= 0.8 * len(truth["items"]), (matched, missed, extra)
     assert extra <= 0.1 * len(truth["items"]), (matched, missed, extra)
 
 
 def test_a_request_pins_a_version_through_multiplexing(serve_service: ServeService) -> None:
-    with httpx.Client() as client:
-        pinned = _post(client, serve_service.base_url, "shelf", f"?model={UNTRAINED_MODEL}")
-        default = _post(client, serve_service.base_url, "shelf")
-        unknown = _post(client, serve_service.base_url, "shelf", "?model=nothing:1")
+    with serve_service.client() as client:
+        pinned = _detect(client, "shelf", model=str(UNTRAINED_MODEL))
+        default = _detect(client, "shelf")
+        with pytest.raises(NotFoundError) as unknown:
+            _detect(client, "shelf", model="nothing:1")
 
-    assert pinned.status_code == 200 and _version(pinned) == str(UNTRAINED_MODEL)
-    assert default.status_code == 200 and _version(default) == str(ACTIVE)
-    assert unknown.status_code == 404
-    assert unknown.json()["error"]["code"] == "model_not_found"
+    assert str(pinned.model) == str(UNTRAINED_MODEL)
+    assert str(default.model) == str(ACTIVE)
+    assert (unknown.value.status, unknown.value.code) == (404, "model_not_found")
 
 
 class _Traffic:
@@ -94,18 +92,19 @@ class _Traffic:
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
-        with httpx.Client() as client:
+        with Client(self.base_url, timeout=60, retry=NO_RETRIES) as client:
             while not self._stop.is_set():
                 # Distinct parameters per request: each one misses the result cache and
                 # reaches a detector.
-                query = f"?max_detections={100 + len(self.results) % 900}"
                 try:
-                    response = _post(client, self.base_url, "shelf", query)
-                except httpx.HTTPError as exc:
-                    self.results.append((0, repr(exc)))
+                    result = _detect(client, "shelf", max_detections=100 + len(self.results) % 900)
+                except ApiError as error:
+                    self.results.append((error.status or 0, str(error)))
                     continue
-                version = _version(response) if response.status_code == 200 else response.text
-                self.results.append((response.status_code, version))
+                except TransportError as error:
+                    self.results.append((0, repr(error)))
+                    continue
+                self.results.append((200, str(result.model)))
 
     def wait_for(self, version: str, timeout_s: float = 90) -> None:
         deadline = time.monotonic() + timeout_s
@@ -152,9 +151,9 @@ def new_version(serve_service: ServeService, models_root: Path) -> Iterator[Mode
         yield ref
     finally:
         serve_service.cluster.deploy(serve_service.config)
-        with httpx.Client() as client:
+        with serve_service.client() as client:
             deadline = time.monotonic() + 90
-            while _version(_post(client, serve_service.base_url, "shelf")) != str(ACTIVE):
+            while str(_detect(client, "shelf").model) != str(ACTIVE):
                 assert time.monotonic() < deadline, "the original model did not come back"
                 time.sleep(0.5)
         shutil.rmtree(model_dir(models_root, ref))
@@ -187,13 +186,7 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
 
     with _Traffic(serve_service.base_url).running() as traffic:
         traffic.wait_for(str(ACTIVE))
-        response = httpx.put(
-            f"{serve_service.base_url}/v1/models/active",
-            json={"model": str(new_version)},
-            headers=serve_service.admin,
-            timeout=30,
-        )
-        assert response.status_code == 202, response.text
+        _activate(serve_service, new_version)
         traffic.wait_for(str(new_version))
         time.sleep(1)
 
@@ -204,19 +197,15 @@ def test_put_models_active_swaps_every_replica_without_a_failed_request(
 
 
 def _activate(service: ServeService, ref: ModelRef) -> None:
-    response = httpx.put(
-        f"{service.base_url}/v1/models/active",
-        json={"model": str(ref)},
-        headers=service.admin,
-        timeout=30,
-    )
-    assert response.status_code == 202, response.text
+    with service.client(admin=True) as client:
+        change = client.activate_model(str(ref))  # 202, or an ApiError
+    assert change.status == "switching" and str(change.requested) == str(ref)
 
 
-async def _stream_one(service: ServeService, frame: bytes) -> dict[str, Any]:
-    async with websockets.connect(f"{service.ws_url}/v1/stream") as socket:
-        await socket.send(frame)
-        message: dict[str, Any] = json.loads(await asyncio.wait_for(socket.recv(), 60))
+def _stream_one(service: ServeService, frame: bytes) -> StreamResult:
+    with service.client() as client:
+        (message,) = list(client.stream([frame], latest_wins=False, max_reconnects=0))
+    assert isinstance(message, StreamResult), message
     return message
 
 
@@ -230,9 +219,9 @@ def test_swapping_onnx_to_torch_and_back_fails_no_request(serve_service: ServeSe
         traffic.wait_for(str(ACTIVE))
         _activate(serve_service, DEMO_MODEL)
         traffic.wait_for(str(DEMO_MODEL))
-        with httpx.Client() as client:
-            rest = _post(client, serve_service.base_url, "shelf").json()
-        streamed = asyncio.run(_stream_one(serve_service, (EXAMPLES / "shelf.jpg").read_bytes()))
+        with serve_service.client() as client:
+            rest = _detect(client, "shelf")
+        streamed = _stream_one(serve_service, (EXAMPLES / "shelf.jpg").read_bytes())
         _activate(serve_service, ACTIVE)
         traffic.wait_for(str(ACTIVE))
         time.sleep(1)
@@ -244,13 +233,13 @@ def test_swapping_onnx_to_torch_and_back_fails_no_request(serve_service: ServeSe
     assert switches == [str(ACTIVE), str(DEMO_MODEL), str(ACTIVE)]
     assert serve_service.replica_ids() == replicas_before, "replicas were restarted"
     for answer in (rest, streamed):
-        assert answer["model"] == {"name": DEMO_MODEL.name, "version": DEMO_MODEL.version}
-        matched, missed, extra = match_items(answer["detections"], truth["items"])
+        assert str(answer.model) == str(DEMO_MODEL)
+        matched, missed, extra = match_items(_boxes(answer), truth["items"])
         assert (matched, missed, extra) == (len(truth["items"]), 0, 0)
 
 
-def _detections(answer: dict[str, Any]) -> list[Detection]:
-    return [Detection(d["label"], d["score"], tuple(d["box"])) for d in answer["detections"]]
+def _detections(answer: DetectionResult | StreamResult) -> list[Detection]:
+    return [Detection(d.label, d.score, d.box) for d in answer.detections]
 
 
 def test_an_ultralytics_export_is_served_over_rest_and_websocket(
@@ -262,27 +251,25 @@ def test_an_ultralytics_export_is_served_over_rest_and_websocket(
     import_onnx(FIXTURE / "yolov8n-shelves.onnx", models_root, ImportOptions(ref.name, ref.version))
     image = "std_val_000001.jpg"
     data = (FIXTURE / "images" / image).read_bytes()
-    query = f"?model={ref}&min_score={REFERENCE['predict_args']['conf']}&max_detections=300"
     try:
-        pinned = httpx.post(
-            f"{serve_service.base_url}/v1/detect{query}",
-            content=data,
-            headers={"Content-Type": "image/jpeg"},
-            timeout=60,
-        )
-        _activate(serve_service, ref)
-        with httpx.Client() as client:
+        with serve_service.client() as client:
+            pinned = client.detect(
+                data,
+                model=str(ref),
+                min_score=REFERENCE["predict_args"]["conf"],
+                max_detections=300,
+            )
+            _activate(serve_service, ref)
             deadline = time.monotonic() + 90
-            while _version(_post(client, serve_service.base_url, "shelf")) != str(ref):
+            while str(_detect(client, "shelf").model) != str(ref):
                 assert time.monotonic() < deadline, f"{ref} never became active"
                 time.sleep(0.5)
-        streamed = asyncio.run(_stream_one(serve_service, data))
+        streamed = _stream_one(serve_service, data)
     finally:
         _activate(serve_service, ACTIVE)
         shutil.rmtree(model_dir(models_root, ref).parent)
 
-    assert pinned.status_code == 200, pinned.text
-    assert_agrees_with_ultralytics(image, _detections(pinned.json()))
-    assert streamed["model"] == {"name": ref.name, "version": ref.version}
+    assert_agrees_with_ultralytics(image, _detections(pinned))
+    assert str(streamed.model) == str(ref)
     # A stream reports at the model's default threshold, which is Ultralytics' conf.
     assert_agrees_with_ultralytics(image, _detections(streamed))

@@ -3,7 +3,8 @@ a replica's death cut short once more (a detection is idempotent), and answers a
 Retry-After only if that fails too. Before, in-flight requests got 500 `internal_error`.
 
 Runs in the session's cluster: the controller replaces the killed replica, and the test waits
-until the application serves again before it ends.
+until the application serves again before it ends. Raw httpx on purpose: it checks headers the
+client does not expose (X-Cache) on every single answer.
 """
 
 import os

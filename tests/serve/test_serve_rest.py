@@ -1,4 +1,9 @@
-"""REST through Serve's HTTP proxy: the real ingress, preprocessor and detector replicas."""
+"""REST through Serve's HTTP proxy: the real ingress, preprocessor and detector replicas.
+
+Most tests here send raw httpx requests on purpose: they check the HTTP contract itself (raw
+headers, multipart, content negotiation, malformed bodies, the console's files); what the
+client has a call for goes through the client.
+"""
 
 import asyncio
 from io import BytesIO
@@ -17,6 +22,7 @@ JPEG = {"Content-Type": "image/jpeg"}
 
 
 def test_raw_jpeg_returns_detections_with_one_request_id(serve_service: ServeService) -> None:
+    # Raw: checks that the proxy passes exactly one X-Request-ID header.
     response = httpx.post(
         f"{serve_service.base_url}/v1/detect",
         content=shelf_jpeg(800, 600),
@@ -30,6 +36,7 @@ def test_raw_jpeg_returns_detections_with_one_request_id(serve_service: ServeSer
 
 
 def test_an_annotated_jpeg_is_drawn_by_the_preprocessor(serve_service: ServeService) -> None:
+    # Raw: the client asks for JSON only, never `Accept: image/jpeg`.
     response = httpx.post(
         f"{serve_service.base_url}/v1/detect",
         content=shelf_jpeg(800, 600),
@@ -42,6 +49,7 @@ def test_an_annotated_jpeg_is_drawn_by_the_preprocessor(serve_service: ServeServ
 
 
 def test_the_console_is_served_at_the_root(serve_service: ServeService) -> None:
+    # Raw: the console's pages are no API call.
     response = httpx.get(f"{serve_service.base_url}/", follow_redirects=True, timeout=30)
     assert response.status_code == 200
     assert response.url.path == "/console/"
@@ -52,6 +60,7 @@ def test_the_console_is_served_at_the_root(serve_service: ServeService) -> None:
 
 def test_multipart_png_returns_detections(serve_service: ServeService) -> None:
     files = {"image": ("shelf.png", encode(shelf(400, 300), "PNG"), "image/png")}
+    # Raw: the client sends raw bodies, never multipart.
     response = httpx.post(f"{serve_service.base_url}/v1/detect", files=files, timeout=30)
     assert response.status_code == 200, response.text
     assert_detection_response(response.json(), 400, 300)
@@ -81,6 +90,7 @@ def test_errors_are_json_and_leave_replicas_running(
     code: str,
 ) -> None:
     replicas_before = serve_service.replica_ids()
+    # Raw: malformed requests and a declared Content-Type the client would never send.
     response = httpx.post(
         f"{serve_service.base_url}{path}", content=data, headers=headers, timeout=60
     )
@@ -88,27 +98,23 @@ def test_errors_are_json_and_leave_replicas_running(
     assert_error(response.json(), code)
     assert response.headers["X-Request-ID"] == response.json()["error"]["request_id"]
     assert serve_service.replica_ids() == replicas_before
-    after = httpx.post(
-        f"{serve_service.base_url}/v1/detect", content=shelf_jpeg(), headers=JPEG, timeout=30
-    )
-    assert after.status_code == 200
+    with serve_service.client() as client:
+        client.detect(shelf_jpeg())  # answers 200, or raises
 
 
 async def test_32_concurrent_requests_all_succeed(serve_service: ServeService) -> None:
     images = [shelf_jpeg(320 + 16 * i, 240) for i in range(32)]
-    async with httpx.AsyncClient(base_url=serve_service.base_url, timeout=120) as client:
-        responses = await asyncio.gather(
-            *(client.post("/v1/detect", content=image, headers=JPEG) for image in images)
-        )
-    assert [r.status_code for r in responses] == [200] * 32
-    for i, response in enumerate(responses):
-        assert_detection_response(response.json(), 320 + 16 * i, 240)
-    assert len({r.json()["request_id"] for r in responses}) == 32
+    async with serve_service.async_client() as client:  # no retries: each answered 200 at once
+        results = await asyncio.gather(*(client.detect(image) for image in images))
+    for i, result in enumerate(results):
+        assert_detection_response(result.model_dump(mode="json"), 320 + 16 * i, 240)
+    assert len({r.request_id for r in results}) == 32
 
 
 def test_ready_and_models(serve_service: ServeService) -> None:
-    ready = httpx.get(f"{serve_service.base_url}/v1/ready", timeout=10)
-    assert ready.status_code == 200 and ready.json()["status"] == "ready"
-    models = httpx.get(f"{serve_service.base_url}/v1/models", timeout=10).json()
-    assert models["active"]["name"] == ready.json()["model"]["name"]
-    assert models["device"] == "cpu"
+    with serve_service.client() as client:
+        ready = client.ready()
+        models = client.models()
+    assert ready.status == "ready"
+    assert models.active.name == ready.model.name
+    assert models.device == "cpu"

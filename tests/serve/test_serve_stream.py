@@ -1,4 +1,9 @@
-"""WS /v1/stream through Serve's proxy with a real `websockets` client."""
+"""WS /v1/stream through Serve's proxy with a real `websockets` client.
+
+Raw sockets on purpose: these tests drive the service's side of the protocol (bursts past any
+window, config and ping messages, the 1013 cap the client would retry, resume headers, 1008,
+Origin), which `medinv_client`'s stream hides; the client's own stream tests are tests/client.
+"""
 
 import asyncio
 import copy

@@ -25,16 +25,25 @@ from medinv_client.errors import (
     UnsupportedMediaTypeError,
 )
 from medinv_client.models import (
+    Camera,
+    CameraStatus,
+    CreatedWebhook,
     Detection,
     DetectionResult,
     Location,
     Models,
+    ReplenishmentLine,
     Stock,
     StreamFrameError,
     StreamResult,
+    Webhook,
+    Zone,
+    ZoneCounts,
+    ZoneItem,
 )
 from medinv_client.stream import FrameStream, StreamStats
 from medinv_client.version import API_VERSION, __version__
+from medinv_client.webhooks import verify_webhook
 
 __all__ = [
     "API_VERSION",
@@ -42,8 +51,11 @@ __all__ = [
     "ApiError",
     "AsyncClient",
     "BadRequestError",
+    "Camera",
+    "CameraStatus",
     "Client",
     "ConflictError",
+    "CreatedWebhook",
     "Detection",
     "DetectionResult",
     "ForbiddenError",
@@ -56,6 +68,7 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "RateLimitedError",
+    "ReplenishmentLine",
     "RetryPolicy",
     "ServerError",
     "ServiceUnavailableError",
@@ -66,5 +79,10 @@ __all__ = [
     "TransportError",
     "UnauthorizedError",
     "UnsupportedMediaTypeError",
+    "Webhook",
+    "Zone",
+    "ZoneCounts",
+    "ZoneItem",
     "__version__",
+    "verify_webhook",
 ]

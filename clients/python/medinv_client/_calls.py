@@ -38,10 +38,10 @@ T = TypeVar("T", bound=BaseModel)
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of idempotent calls (GET, PUT, a detection with an idempotency key) on 429 and 503
-    (waiting `Retry-After` when the service sends it, at most `max_wait_s`), and on connection
-    errors and a proxy's 500/502 (exponential backoff from `backoff_s`, with jitter).
-    `attempts` counts the first."""
+    """Retries of idempotent calls (GET, PUT, DELETE, a detection with an idempotency key) on
+    429 and 503 (waiting `Retry-After` when the service sends it, at most `max_wait_s`), and on
+    connection errors and a proxy's 500/502 (exponential backoff from `backoff_s`, with
+    jitter). `attempts` counts the first."""
 
     attempts: int = 4
     backoff_s: float = 0.5
@@ -164,6 +164,17 @@ def decode(response: httpx.Response, model: type[T]) -> T:
     if response.is_error:
         raise error_of(response)
     return model.model_validate(response.json())
+
+
+def decode_text(response: httpx.Response) -> str:
+    if response.is_error:
+        raise error_of(response)
+    return response.text
+
+
+def decode_empty(response: httpx.Response) -> None:
+    if response.is_error:
+        raise error_of(response)
 
 
 def clean_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""`medinv-client`: detect images, stream a video, show inventory, switch models from a shell.
+"""`medinv-client`: detect, stream, stock and reorders, zones, cameras and models from a shell.
 
 Base URL from `--url` or `$MEDINV_URL` (default http://127.0.0.1:8000), API key from
 `--api-key` or `$MEDINV_API_KEY`. Exit status 0, 1 on an API or connection error, 2 on usage.
@@ -12,12 +12,21 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TextIO
 
 from medinv_client._calls import DEFAULT_URL, URL_ENV
 from medinv_client.client import AsyncClient, Client
 from medinv_client.errors import ApiError, MedinvError
-from medinv_client.models import DetectionResult, Stock, StreamResult
+from medinv_client.models import (
+    Camera,
+    CameraStatus,
+    DetectionResult,
+    ReplenishmentLine,
+    Stock,
+    StreamResult,
+    Zone,
+)
 from medinv_client.version import __version__
 from medinv_client.video import video_frames
 
@@ -54,8 +63,29 @@ def _parser() -> argparse.ArgumentParser:
 
     inventory = commands.add_parser("inventory", help="current stock per location and item")
     inventory.add_argument("--location", type=int)
-    inventory.add_argument("--below-par", action="store_true", help="only stock below par")
+    inventory.add_argument(
+        "--below-par",
+        action="store_true",
+        help="only what is below par: the replenishment lines, with bins and order quantities",
+    )
     inventory.add_argument("--json", action="store_true")
+
+    replenishment = commands.add_parser(
+        "replenishment", help="what to reorder: items below par per location and bin"
+    )
+    replenishment.add_argument("--location", type=int, help="one location (and its bins)")
+    output = replenishment.add_mutually_exclusive_group()
+    output.add_argument("--csv", action="store_true", help="the par-count CSV upload")
+    output.add_argument("--json", action="store_true")
+
+    zones = commands.add_parser("zones", help="a camera location's zones (bins, par levels)")
+    zones.add_argument("location", type=int, metavar="LOCATION")
+    zones.add_argument("--json", action="store_true")
+
+    cameras = commands.add_parser("cameras", help="list the polled cameras, or one's status")
+    cameras.add_argument("action", nargs="?", choices=["status"])
+    cameras.add_argument("camera", nargs="?", type=int, metavar="ID")
+    cameras.add_argument("--json", action="store_true")
 
     models = commands.add_parser("models", help="list models, or activate one")
     models.add_argument("action", nargs="?", choices=["activate"])
@@ -69,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "models" and args.action == "activate" and not args.model:
         parser.error("models activate needs NAME:VERSION")
+    if args.command == "cameras" and (args.action == "status") != (args.camera is not None):
+        parser.error("cameras status needs a camera ID (and only status takes one)")
     try:
         if args.command == "stream":
             return asyncio.run(_stream(args))
@@ -77,6 +109,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return _detect(client, args)
             if args.command == "inventory":
                 return _inventory(client, args)
+            if args.command == "replenishment":
+                return _replenishment(client, args)
+            if args.command == "zones":
+                return _zones(client, args)
+            if args.command == "cameras":
+                return _cameras(client, args)
             return _models(client, args)
     except ApiError as error:
         rid = f" (request {error.request_id})" if error.request_id else ""
@@ -141,12 +179,14 @@ def _frame_summary(result: StreamResult) -> str:
 
 
 def _inventory(client: Client, args: argparse.Namespace) -> int:
-    levels = client.alerts(args.location) if args.below_par else client.stock(args.location)
+    if args.below_par:
+        return _replenishment(client, args)
+    levels = client.stock(args.location)
     if args.json:
         print(json.dumps([s.model_dump(mode="json") for s in levels]))
         return 0
     if not levels:
-        print("no stock recorded" + (" below par" if args.below_par else ""))
+        print("no stock recorded")
         return 0
     rows = [("LOCATION", "ITEM", "COUNT", "PAR", "BELOW PAR SINCE")]
     rows += [_stock_row(s) for s in levels]
@@ -158,6 +198,111 @@ def _stock_row(stock: Stock) -> tuple[str, str, str, str, str]:
     since = stock.below_par_since.isoformat(timespec="seconds") if stock.below_par_since else ""
     par = "" if stock.par_level is None else str(stock.par_level)
     return (str(stock.location_id), stock.item, str(stock.count), par, since)
+
+
+def _replenishment(client: Client, args: argparse.Namespace) -> int:
+    if getattr(args, "csv", False):
+        sys.stdout.write(client.replenishment_csv(args.location))
+        return 0
+    lines = client.replenishment(args.location)
+    if args.json:
+        print(json.dumps([line.model_dump(mode="json") for line in lines]))
+        return 0
+    if not lines:
+        print("nothing below par")
+        return 0
+    rows: list[tuple[str, ...]] = [
+        ("LOCATION", "BIN", "ITEM", "SKU", "ON HAND", "PAR", "ORDER", "BELOW PAR SINCE")
+    ]
+    rows += [_line_row(line) for line in lines]
+    _table(rows)
+    return 0
+
+
+def _line_row(line: ReplenishmentLine) -> tuple[str, ...]:
+    return (
+        f"{line.location_id} {line.location}",
+        "" if line.bin_id is None else f"{line.bin_id} {line.bin}",
+        line.item,
+        line.sku or "",
+        str(line.on_hand),
+        str(line.par_level),
+        f"{line.order_quantity} {line.unit}",
+        line.below_par_since.isoformat(timespec="seconds"),
+    )
+
+
+def _zones(client: Client, args: argparse.Namespace) -> int:
+    zones = client.zones(args.location)
+    if args.json:
+        print(json.dumps([zone.model_dump(mode="json") for zone in zones]))
+        return 0
+    if not zones:
+        print(f"no zones at location {args.location}")
+        return 0
+    rows: list[tuple[str, ...]] = [("ZONE", "NAME", "POSITION", "VERTICES", "ITEMS (PAR)")]
+    rows += [_zone_row(zone) for zone in zones]
+    _table(rows)
+    return 0
+
+
+def _zone_row(zone: Zone) -> tuple[str, ...]:
+    items = ", ".join(f"{item.label} ({item.par_level})" for item in zone.items)
+    return (str(zone.id), zone.name, str(zone.position), str(len(zone.polygon)), items)
+
+
+def _cameras(client: Client, args: argparse.Namespace) -> int:
+    if args.action == "status":
+        status = client.camera_status(args.camera)
+        if args.json:
+            print(status.model_dump_json())
+            return 0
+        header = ("CAMERA", "STATE", "POLLS", "LAST SUCCESS", "FAILURES", "LAST ERROR", "NEXT POLL")
+        _table([header, _status_row(status)])
+        return 0
+    cameras = client.cameras()
+    if args.json:
+        print(json.dumps([camera.model_dump(mode="json") for camera in cameras]))
+        return 0
+    if not cameras:
+        print("no cameras registered")
+        return 0
+    rows: list[tuple[str, ...]] = [
+        ("CAMERA", "LOCATION", "KIND", "URL", "EVERY", "FRAMES", "ENABLED")
+    ]
+    rows += [_camera_row(camera) for camera in cameras]
+    _table(rows)
+    return 0
+
+
+def _camera_row(camera: Camera) -> tuple[str, ...]:
+    return (
+        str(camera.id),
+        str(camera.location_id),
+        camera.kind,
+        camera.url,
+        f"{camera.interval_s:g} s",
+        str(camera.frames_per_poll),
+        "yes" if camera.enabled else "no",
+    )
+
+
+def _status_row(status: CameraStatus) -> tuple[str, ...]:
+    def when(moment: datetime | None) -> str:
+        return moment.isoformat(timespec="seconds") if moment is not None else ""
+
+    error = status.last_error or ""
+    if status.last_error_at is not None:
+        error = f"{error} ({when(status.last_error_at)})"
+    return (
+        str(status.camera_id),
+        status.state,
+        str(status.polls),
+        when(status.last_success_at) + (f" {status.last_outcome}" if status.last_outcome else ""),
+        str(status.consecutive_failures),
+        error,
+        when(status.next_poll_at),
+    )
 
 
 def _models(client: Client, args: argparse.Namespace) -> int:

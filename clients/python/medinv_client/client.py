@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Self, TypeVar
@@ -24,11 +24,15 @@ from medinv_client._calls import (
     retry_after_of,
     should_retry,
 )
-from medinv_client._specs import Bucket, LocationKind, Spec
+from medinv_client._specs import Bucket, LocationKind, Polygon, Spec, ZoneItems
 from medinv_client.errors import TransportError
 from medinv_client.images import ImageInput
 from medinv_client.models import (
     Activation,
+    Camera,
+    CameraKind,
+    CameraStatus,
+    CreatedWebhook,
     DetectionResult,
     Health,
     History,
@@ -37,7 +41,11 @@ from medinv_client.models import (
     Location,
     Models,
     Ready,
+    ReplenishmentLine,
     Stock,
+    Webhook,
+    WebhookEvent,
+    Zone,
 )
 from medinv_client.stream import Frames, FrameStream, SyncFrameStream
 
@@ -87,9 +95,9 @@ class Client:
     """A blocking client of API v1.
 
     `api_key` defaults to `$MEDINV_API_KEY` (sent as `Authorization: Bearer`). Idempotent calls
-    (GETs, PUTs, a detection with an `idempotency_key`) are retried on 429 and 503, honouring
-    `Retry-After`, and on connection errors, as `retry` says. Errors are `medinv_client.errors`
-    exceptions carrying the service's `code`, `message` and `request_id`.
+    (GETs, PUTs, DELETEs, a detection with an `idempotency_key`) are retried on 429 and 503,
+    honouring `Retry-After`, and on connection errors, as `retry` says. Errors are
+    `medinv_client.errors` exceptions carrying the service's `code`, `message` and `request_id`.
     """
 
     def __init__(
@@ -298,6 +306,161 @@ class Client:
                 return
             cursor = page.next_cursor
 
+    # Zones: a camera location's bins
+
+    def zones(self, location_id: int) -> list[Zone]:
+        """The zones of a camera location, in position order."""
+        return self._run(_specs.zones(location_id))
+
+    def zone(self, zone_id: int) -> Zone:
+        return self._run(_specs.zone(zone_id))
+
+    def create_zone(
+        self,
+        location_id: int,
+        name: str,
+        polygon: Polygon,
+        items: ZoneItems,
+        *,
+        position: int | None = None,
+    ) -> Zone:
+        """A new zone of `location_id`'s camera image (admin key): a bin named `name` (a
+        location of its own, unique among locations) covering `polygon` (vertices as (x, y)
+        fractions of the image, 0 to 1), expecting `items` (`{label: par_level}`). Where zones
+        overlap a detection counts toward the lowest `position` (default: after the others).
+        Never retried: a taken name is `ConflictError`."""
+        return self._run(_specs.create_zone(location_id, name, polygon, items, position))
+
+    def replace_zone(
+        self,
+        zone_id: int,
+        name: str,
+        polygon: Polygon,
+        items: ZoneItems,
+        *,
+        position: int | None = None,
+    ) -> Zone:
+        """Replace a zone's name, polygon and items (admin key); `position` None keeps it."""
+        return self._run(_specs.replace_zone(zone_id, name, polygon, items, position))
+
+    def delete_zone(self, zone_id: int) -> None:
+        """Delete a zone and its bin, with everything recorded for the bin (admin key)."""
+        self._run(_specs.delete_zone(zone_id))
+
+    # Replenishment
+
+    def replenishment(self, location: int | None = None) -> list[ReplenishmentLine]:
+        """What to reorder: the items below par per location and bin (`GET /v1/replenishment`),
+        with `order_quantity`; `location` keeps one location (a camera's includes its bins)."""
+        return self._run(_specs.replenishment(location))
+
+    def replenishment_csv(self, location: int | None = None) -> str:
+        """The same lines as a par-count CSV upload (header row location, bin, item, sku, par,
+        on_hand, order_qty, counted_at; CRLF line ends)."""
+        return self._run(_specs.replenishment_csv(location))
+
+    # Cameras the service polls itself
+
+    def cameras(self) -> list[Camera]:
+        return self._run(_specs.cameras())
+
+    def camera(self, camera_id: int) -> Camera:
+        return self._run(_specs.camera(camera_id))
+
+    def register_camera(
+        self,
+        location_id: int,
+        kind: CameraKind,
+        url: str,
+        *,
+        credential: str | None = None,
+        interval_s: float | None = None,
+        frames_per_poll: int | None = None,
+        frame_gap_s: float | None = None,
+        enabled: bool = True,
+    ) -> Camera:
+        """Register a camera the service polls, recording its counts at `location_id` (admin
+        key). `kind`: `snapshot` (a URL answering one JPEG per GET), `mjpeg` or `video`
+        (RTSP and what else FFmpeg opens). `url` holds no credentials: `credential` names a
+        login of the service's settings. Left out, `interval_s` (300), `frames_per_poll` (5)
+        and `frame_gap_s` (1.0) are the service's defaults. Never retried: a location with a
+        camera already is `ConflictError`."""
+        return self._run(
+            _specs.register_camera(
+                location_id,
+                kind,
+                url,
+                credential,
+                interval_s,
+                frames_per_poll,
+                frame_gap_s,
+                enabled,
+            )
+        )
+
+    def replace_camera(
+        self,
+        camera_id: int,
+        location_id: int,
+        kind: CameraKind,
+        url: str,
+        *,
+        credential: str | None = None,
+        interval_s: float | None = None,
+        frames_per_poll: int | None = None,
+        frame_gap_s: float | None = None,
+        enabled: bool = True,
+    ) -> Camera:
+        """Replace a camera's whole registration (admin key): what is left out takes the
+        defaults, as in `register_camera`."""
+        return self._run(
+            _specs.replace_camera(
+                camera_id,
+                location_id,
+                kind,
+                url,
+                credential,
+                interval_s,
+                frames_per_poll,
+                frame_gap_s,
+                enabled,
+            )
+        )
+
+    def delete_camera(self, camera_id: int) -> None:
+        """Stop polling a camera and forget it; its records stay (admin key)."""
+        self._run(_specs.delete_camera(camera_id))
+
+    def camera_status(self, camera_id: int) -> CameraStatus:
+        """A camera's polls: `state`, last success, last error, next poll.
+        `ServiceUnavailableError` (`not_ready`) where no poller runs beside the API."""
+        return self._run(_specs.camera_status(camera_id))
+
+    # Webhooks (admin key)
+
+    def create_webhook(
+        self,
+        url: str,
+        events: Sequence[WebhookEvent],
+        *,
+        report_interval_s: int | None = None,
+    ) -> CreatedWebhook:
+        """Subscribe `url` to `events` (`below_par`, `replenishment_report`; the latter needs
+        `report_interval_s`). The answer's `secret` signs every delivery (`verify_webhook`) and
+        is shown this once only: keep it. Never retried (a retry could subscribe twice)."""
+        return self._run(_specs.create_webhook(url, events, report_interval_s))
+
+    def webhooks(self) -> list[Webhook]:
+        return self._run(_specs.webhooks())
+
+    def webhook(self, webhook_id: int) -> Webhook:
+        """A subscription and its deliveries by state (never its secret)."""
+        return self._run(_specs.webhook(webhook_id))
+
+    def delete_webhook(self, webhook_id: int) -> None:
+        """Delete a subscription and its undelivered events."""
+        self._run(_specs.delete_webhook(webhook_id))
+
 
 class AsyncClient:
     """The asyncio twin of `Client`: the same methods, awaited, and `stream()`."""
@@ -493,3 +656,122 @@ class AsyncClient:
             if page.next_cursor is None:
                 return
             cursor = page.next_cursor
+
+    async def zones(self, location_id: int) -> list[Zone]:
+        return await self._run(_specs.zones(location_id))
+
+    async def zone(self, zone_id: int) -> Zone:
+        return await self._run(_specs.zone(zone_id))
+
+    async def create_zone(
+        self,
+        location_id: int,
+        name: str,
+        polygon: Polygon,
+        items: ZoneItems,
+        *,
+        position: int | None = None,
+    ) -> Zone:
+        return await self._run(_specs.create_zone(location_id, name, polygon, items, position))
+
+    async def replace_zone(
+        self,
+        zone_id: int,
+        name: str,
+        polygon: Polygon,
+        items: ZoneItems,
+        *,
+        position: int | None = None,
+    ) -> Zone:
+        return await self._run(_specs.replace_zone(zone_id, name, polygon, items, position))
+
+    async def delete_zone(self, zone_id: int) -> None:
+        await self._run(_specs.delete_zone(zone_id))
+
+    async def replenishment(self, location: int | None = None) -> list[ReplenishmentLine]:
+        return await self._run(_specs.replenishment(location))
+
+    async def replenishment_csv(self, location: int | None = None) -> str:
+        return await self._run(_specs.replenishment_csv(location))
+
+    async def cameras(self) -> list[Camera]:
+        return await self._run(_specs.cameras())
+
+    async def camera(self, camera_id: int) -> Camera:
+        return await self._run(_specs.camera(camera_id))
+
+    async def register_camera(
+        self,
+        location_id: int,
+        kind: CameraKind,
+        url: str,
+        *,
+        credential: str | None = None,
+        interval_s: float | None = None,
+        frames_per_poll: int | None = None,
+        frame_gap_s: float | None = None,
+        enabled: bool = True,
+    ) -> Camera:
+        return await self._run(
+            _specs.register_camera(
+                location_id,
+                kind,
+                url,
+                credential,
+                interval_s,
+                frames_per_poll,
+                frame_gap_s,
+                enabled,
+            )
+        )
+
+    async def replace_camera(
+        self,
+        camera_id: int,
+        location_id: int,
+        kind: CameraKind,
+        url: str,
+        *,
+        credential: str | None = None,
+        interval_s: float | None = None,
+        frames_per_poll: int | None = None,
+        frame_gap_s: float | None = None,
+        enabled: bool = True,
+    ) -> Camera:
+        return await self._run(
+            _specs.replace_camera(
+                camera_id,
+                location_id,
+                kind,
+                url,
+                credential,
+                interval_s,
+                frames_per_poll,
+                frame_gap_s,
+                enabled,
+            )
+        )
+
+    async def delete_camera(self, camera_id: int) -> None:
+        await self._run(_specs.delete_camera(camera_id))
+
+    async def camera_status(self, camera_id: int) -> CameraStatus:
+        return await self._run(_specs.camera_status(camera_id))
+
+    async def create_webhook(
+        self,
+        url: str,
+        events: Sequence[WebhookEvent],
+        *,
+        report_interval_s: int | None = None,
+    ) -> CreatedWebhook:
+        return await self._run(_specs.create_webhook(url, events, report_interval_s))
+
+    async def webhooks(self) -> list[Webhook]:
+        return await self._run(_specs.webhooks())
+
+    async def webhook(self, webhook_id: int) -> Webhook:
+        return await self._run(_specs.webhook(webhook_id))
+
+    async def delete_webhook(self, webhook_id: int) -> None:
+        await self._run(_specs.delete_webhook(webhook_id))

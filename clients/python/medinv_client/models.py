@@ -66,12 +66,25 @@ class _Detections(_Model):
         return coco_results(self.detections, image_id, category_ids)
 
 
+class ZoneCounts(_Model):
+    """One zone's counts in a detection at a camera location that has zones."""
+
+    id: int
+    """The zone's bin (a location id, where these counts are recorded)."""
+    name: str
+    counts: dict[str, int]
+    """Per label, the bin's expected items included (0 when none was seen)."""
+
+
 class DetectionResult(_Detections):
     """The answer of `POST /v1/detect`."""
 
     request_id: str
     timing_ms: Timing
     recorded: Recorded = None
+    zones: list[ZoneCounts] | None = None
+    """With `location` of a camera that has zones: each zone's counts (a detection counts
+    toward the zone holding its box centre); None otherwise, or from a service before 1.1."""
 
 
 class StreamResult(_Detections):
@@ -218,6 +231,123 @@ class History(_Model):
     next_cursor: datetime | None
 
 
+# Zones: a camera location's bins
+
+
+class ZoneItem(_Model):
+    """An item expected in a zone's bin, with the bin's own par level."""
+
+    label: str
+    par_level: int
+
+
+class Zone(_Model):
+    """A polygon of a camera location's image that is a bin (a location of its own, `id`)."""
+
+    id: int
+    """The zone's bin: a location id (kind `bin`)."""
+    camera_location_id: int
+    name: str
+    position: int
+    """Where zones overlap, a detection counts toward the lowest position."""
+    polygon: list[tuple[float, float]]
+    """Vertices as [x, y] fractions of the image's width and height (0 to 1, top left)."""
+    items: list[ZoneItem]
+    updated_at: datetime
+
+    @property
+    def par_levels(self) -> dict[str, int]:
+        return {item.label: item.par_level for item in self.items}
+
+
+# Replenishment
+
+
+class ReplenishmentLine(_Model):
+    """An item below par at a location or bin, with how many to order."""
+
+    location_id: int
+    location: str
+    """The location; for a bin, its camera's location."""
+    bin_id: int | None
+    bin: str | None
+    item: str
+    display_name: str
+    sku: str | None
+    unit: str
+    par_level: int
+    on_hand: int
+    order_quantity: int
+    """Par level minus on hand."""
+    counted_at: datetime
+    below_par_since: datetime
+
+
+# Cameras
+
+CameraKind = Literal["snapshot", "mjpeg", "video"]
+CameraState = Literal["pending", "ok", "failing", "disabled"]
+
+
+class Camera(_Model):
+    """A camera the service polls itself, recording its counts at `location_id`."""
+
+    id: int
+    location_id: int
+    kind: str
+    """`snapshot`, `mjpeg` or `video` (`CameraKind`)."""
+    url: str
+    credential: str | None
+    """The name of a login in the service's settings; the login itself is never shown."""
+    interval_s: float
+    frames_per_poll: int
+    frame_gap_s: float
+    enabled: bool
+    updated_at: datetime
+
+
+class CameraStatus(_Model):
+    camera_id: int
+    state: str
+    """`pending` (not polled yet), `ok`, `failing` (its last poll failed) or `disabled`
+    (`CameraState`)."""
+    polls: int
+    last_success_at: datetime | None
+    last_outcome: str | None
+    last_error: str | None
+    last_error_at: datetime | None
+    consecutive_failures: int
+    next_poll_at: datetime | None
+
+
+# Webhooks
+
+WebhookEvent = Literal["below_par", "replenishment_report"]
+
+
+class WebhookDeliveries(_Model):
+    pending: int
+    delivered: int
+    dead: int
+
+
+class Webhook(_Model):
+    id: int
+    url: str
+    events: list[str]
+    """`below_par`, `replenishment_report` (`WebhookEvent`)."""
+    report_interval_s: int | None
+    next_report_at: datetime | None
+    created_at: datetime
+    deliveries: WebhookDeliveries
+
+
+class CreatedWebhook(Webhook):
+    """The answer of `create_webhook`: the only time the signing secret is shown."""
+
+    secret: str
+
+
 class _Locations(_Model):
     locations: list[Location]
 
@@ -228,3 +358,19 @@ class _Inventory(_Model):
 
 class _Alerts(_Model):
     alerts: list[Stock]
+
+
+class _Zones(_Model):
+    zones: list[Zone]
+
+
+class _Replenishment(_Model):
+    lines: list[ReplenishmentLine]
+
+
+class _Cameras(_Model):
+    cameras: list[Camera]
+
+
+class _Webhooks(_Model):
+    webhooks: list[Webhook]
