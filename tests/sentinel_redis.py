@@ -1,7 +1,8 @@
-"""Redis with Sentinel, of the test's own: a master, one replica (`--replicaof`) and three
-Sentinels monitoring them (quorum 2, as the production manifests run them), each a process on
-a free port of 127.0.0.1 with its directory under the test's temporary one. The master can be
-killed with SIGKILL (by PID) and the Sentinels left to promote the replica.
+"""Redis with Sentinel, of the test's own: a master, replicas (`--replicaof`; two by default,
+so that a promoted one still has a replica, as the production manifests' three pods) and three
+Sentinels monitoring them (quorum 2, as in production), each a process on a free port of
+127.0.0.1 with its directory under the test's temporary one. The master can be killed with
+SIGKILL (by PID) and the Sentinels left to promote a replica.
 
 Timings are small so that a failover takes seconds: a server that has not answered a
 Sentinel's PING for DOWN_AFTER_MS is down, and a failover that stalls is retried after
@@ -61,11 +62,17 @@ class RedisProcess:
 
 
 class SentinelRedis:
-    def __init__(self, directory: Path, password: str, sentinel_password: str | None) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        password: str,
+        sentinel_password: str | None,
+        replicas: int = 2,
+    ) -> None:
         self.password = password
         self.sentinel_password = sentinel_password
         self.master = RedisProcess(directory / "master")
-        self.replica = RedisProcess(directory / "replica")
+        self.replicas = [RedisProcess(directory / f"replica-{i}") for i in range(replicas)]
         self.sentinels = [RedisProcess(directory / f"sentinel-{i}") for i in range(SENTINELS)]
 
     @property
@@ -78,7 +85,8 @@ class SentinelRedis:
         auth = ["--requirepass", self.password, "--masterauth", self.password]
         self.master.start([*persist, *auth])
         replica_of = ["--replicaof", "127.0.0.1", str(self.master.port)]
-        self.replica.start([*persist, *auth, *replica_of])
+        for replica in self.replicas:
+            replica.start([*persist, *auth, *replica_of])
         for sentinel in self.sentinels:
             config = sentinel.directory / "sentinel.conf"  # a Sentinel rewrites its own file
             lines = [
@@ -99,21 +107,24 @@ class SentinelRedis:
         promote."""
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._ready():
-            processes = [self.master, self.replica, *self.sentinels]
+            processes = [self.master, *self.replicas, *self.sentinels]
             if time.monotonic() > deadline or not all(p.alive() for p in processes):
                 raise RuntimeError(f"Redis with Sentinel did not start; see the logs under {self}")
             time.sleep(0.1)
 
     def _ready(self) -> bool:
         try:
-            with self.server(self.replica.port) as replica:
-                if replica.info("replication").get("master_link_status") != "up":
-                    return False
+            for replica in self.replicas:
+                with self.server(replica.port) as client:
+                    if client.info("replication").get("master_link_status") != "up":
+                        return False
             for sentinel in self.sentinels:
                 with self.sentinel(sentinel.port) as client:
                     state = client.sentinel_master(MASTER_NAME)
                     replicas = client.sentinel_slaves(MASTER_NAME)
-                if state["num-other-sentinels"] < SENTINELS - 1 or state["num-slaves"] < 1:
+                if state["num-other-sentinels"] < SENTINELS - 1:
+                    return False
+                if state["num-slaves"] < len(self.replicas):
                     return False
                 if any(r["is_sdown"] or r["is_odown"] for r in replicas):
                     return False
@@ -125,9 +136,7 @@ class SentinelRedis:
         return Redis(host="127.0.0.1", port=port, password=self.password, socket_timeout=5)
 
     def sentinel(self, port: int) -> Redis:
-        return Redis(
-            host="127.0.0.1", port=port, password=self.sentinel_password, socket_timeout=5
-        )
+        return Redis(host="127.0.0.1", port=port, password=self.sentinel_password, socket_timeout=5)
 
     def master_port(self) -> int:
         """The master's port, as the first Sentinel answering names it."""
@@ -140,31 +149,34 @@ class SentinelRedis:
                 return int(address[1])
         raise RuntimeError("no Sentinel names a master")
 
-    def wait_for_promotion(self, timeout_s: float) -> float:
-        """Seconds until every Sentinel names the replica master and the replica says it is."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout_s:
-            if self._promoted():
-                return time.monotonic() - started
+    def wait_for_promotion(self, timeout_s: float) -> RedisProcess:
+        """The replica promoted, once every Sentinel names it master and it says it is one."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            promoted = self._promoted()
+            if promoted is not None:
+                return promoted
             time.sleep(0.05)
-        raise RuntimeError(f"the replica was not promoted within {timeout_s} s")
+        raise RuntimeError(f"no replica was promoted within {timeout_s} s")
 
-    def _promoted(self) -> bool:
+    def _promoted(self) -> RedisProcess | None:
         try:
-            with self.server(self.replica.port) as replica:
-                if replica.info("replication").get("role") != "master":
-                    return False
+            named = set()
             for sentinel in self.sentinels:
                 with self.sentinel(sentinel.port) as client:
                     address = client.sentinel_get_master_addr_by_name(MASTER_NAME)
-                if address is None or int(address[1]) != self.replica.port:
-                    return False
-            return True
+                named.add(None if address is None else int(address[1]))
+            for replica in self.replicas:
+                if named == {replica.port}:
+                    with self.server(replica.port) as client:
+                        role = client.info("replication").get("role")
+                    return replica if role == "master" else None
+            return None
         except Exception:  # a Sentinel busy with the failover
-            return False
+            return None
 
     def stop(self) -> None:
-        for process in [*self.sentinels, self.replica, self.master]:
+        for process in [*self.sentinels, *self.replicas, self.master]:
             process.stop()
 
     def __repr__(self) -> str:
