@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from redis import Redis
@@ -83,10 +84,15 @@ class SentinelRedis:
         # As the manifests run Redis: every write fsynced to the append-only file.
         persist = ["--save", "", "--appendonly", "yes", "--appendfsync", "always"]
         auth = ["--requirepass", self.password, "--masterauth", self.password]
+        # A full sync starts at once rather than waiting 5 s for more replicas to join it.
+        persist += ["--repl-diskless-sync-delay", "0"]
         self.master.start([*persist, *auth])
         replica_of = ["--replicaof", "127.0.0.1", str(self.master.port)]
         for replica in self.replicas:
             replica.start([*persist, *auth, *replica_of])
+        # Replicas in sync first: a Sentinel learns of them from the master's INFO, which it
+        # asks for on connecting and then every 10 s.
+        self._wait_until(self._replicas_in_sync)
         for sentinel in self.sentinels:
             config = sentinel.directory / "sentinel.conf"  # a Sentinel rewrites its own file
             lines = [
@@ -99,25 +105,30 @@ class SentinelRedis:
                 lines.append(f"requirepass {self.sentinel_password}")
             config.write_text("\n".join(lines) + "\n")
             sentinel.start(["--sentinel"], config=config)
-        self._wait_until_ready()
+        # Every Sentinel knows the replicas and the other Sentinels: before that, a failover
+        # could not elect a leader or find whom to promote.
+        self._wait_until(self._sentinels_ready)
 
-    def _wait_until_ready(self) -> None:
-        """Until the replica is in sync and every Sentinel knows the master, the replica and
-        the other Sentinels: before that, a failover could not elect a leader or find whom to
-        promote."""
+    def _wait_until(self, ready: Callable[[], bool]) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
-        while not self._ready():
-            processes = [self.master, *self.replicas, *self.sentinels]
-            if time.monotonic() > deadline or not all(p.alive() for p in processes):
+        while not ready():
+            started = [p for p in (self.master, *self.replicas, *self.sentinels) if p.process]
+            if time.monotonic() > deadline or not all(p.alive() for p in started):
                 raise RuntimeError(f"Redis with Sentinel did not start; see the logs under {self}")
             time.sleep(0.1)
 
-    def _ready(self) -> bool:
+    def _replicas_in_sync(self) -> bool:
         try:
             for replica in self.replicas:
                 with self.server(replica.port) as client:
                     if client.info("replication").get("master_link_status") != "up":
                         return False
+            return True
+        except Exception:  # not up yet
+            return False
+
+    def _sentinels_ready(self) -> bool:
+        try:
             for sentinel in self.sentinels:
                 with self.sentinel(sentinel.port) as client:
                     state = client.sentinel_master(MASTER_NAME)

@@ -20,7 +20,7 @@ still there; every spooled record answered `queued` was on a replica.
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +37,9 @@ from serve_app.inventory.redis_spool import RedisSpool
 from serve_app.state.backend import REDIS_ERRORS, OutageLog, RedisStore, connect
 from serve_app.state.stream_state import StreamState, StreamStateStore
 from serve_app.state.update_bus import RedisBus
+from tests.api.access.conftest import PASSWORD, SENTINEL_PASSWORD
 from tests.sentinel_redis import MASTER_NAME, SentinelRedis
 
-PASSWORD = "data-secret"
-SENTINEL_PASSWORD = "sentinel-secret"
 PREFIX = "medinv-failover:"
 RECOVERY_BOUND_S = 60.0  # from the kill until every kind succeeds again
 SUCCESSES_BEFORE_KILL = 20  # per kind: traffic is flowing
@@ -231,16 +230,6 @@ def spool_record(key: str) -> CountRecord:
         counts={"syringe": 3},
         latency_ms=41.5,
     )
-
-
-@pytest.fixture
-def sentinel_redis(tmp_path: Path) -> Iterator[SentinelRedis]:
-    redis = SentinelRedis(tmp_path / "redis", PASSWORD, SENTINEL_PASSWORD)
-    try:
-        redis.start()
-        yield redis
-    finally:
-        redis.stop()
 
 
 @pytest.fixture
