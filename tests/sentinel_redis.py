@@ -20,6 +20,9 @@ from redis import Redis
 from medinv_tools.cluster.local import free_port
 
 MASTER_NAME = "medinv"
+# The passwords the tests give it: the data's (master and replicas), the Sentinels' own.
+PASSWORD = "data-secret"
+SENTINEL_PASSWORD = "sentinel-secret"
 DOWN_AFTER_MS = 1000
 FAILOVER_TIMEOUT_MS = 5000
 SENTINELS = 3
@@ -66,8 +69,8 @@ class SentinelRedis:
     def __init__(
         self,
         directory: Path,
-        password: str,
-        sentinel_password: str | None,
+        password: str = PASSWORD,
+        sentinel_password: str | None = SENTINEL_PASSWORD,
         replicas: int = 2,
     ) -> None:
         self.password = password

@@ -17,12 +17,8 @@ from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from tests.databases import empty_tables
 from tests.redis_server import REDIS_URL, delete_keys, new_prefix, redis_problem
-from tests.sentinel_redis import SentinelRedis
 
 ApiFactory = Callable[..., TestClient]
-# The passwords of the Sentinel-managed Redis of a test's own: the data's, the Sentinels'.
-PASSWORD = "data-secret"
-SENTINEL_PASSWORD = "sentinel-secret"
 
 
 @pytest.fixture(scope="session")
@@ -39,18 +35,6 @@ def redis_prefix(redis_url: str) -> Iterator[str]:
     prefix = new_prefix("test")
     yield prefix
     delete_keys(prefix)
-
-
-@pytest.fixture
-def sentinel_redis(tmp_path: Path) -> Iterator[SentinelRedis]:
-    """A master, two replicas and three Sentinels of this test's own (tests/sentinel_redis.py),
-    stopped by PID afterwards."""
-    redis = SentinelRedis(tmp_path / "redis", PASSWORD, SENTINEL_PASSWORD)
-    try:
-        redis.start()
-        yield redis
-    finally:
-        redis.stop()
 
 
 @pytest.fixture

@@ -37,8 +37,7 @@ from serve_app.inventory.redis_spool import RedisSpool
 from serve_app.state.backend import REDIS_ERRORS, OutageLog, RedisStore, connect
 from serve_app.state.stream_state import StreamState, StreamStateStore
 from serve_app.state.update_bus import RedisBus
-from tests.api.access.conftest import PASSWORD, SENTINEL_PASSWORD
-from tests.sentinel_redis import MASTER_NAME, SentinelRedis
+from tests.sentinel_redis import MASTER_NAME, PASSWORD, SENTINEL_PASSWORD, SentinelRedis
 
 PREFIX = "medinv-failover:"
 RECOVERY_BOUND_S = 60.0  # from the kill until every kind succeeds again

@@ -12,10 +12,10 @@ from starlette.websockets import WebSocketDisconnect
 
 from serve_app.core.settings import Settings
 from serve_app.state.update_bus import CHANNEL
-from tests.api.access.conftest import PASSWORD, SENTINEL_PASSWORD, ApiFactory
+from tests.api.access.conftest import ApiFactory
 from tests.factories import shelf_jpeg
 from tests.keys import bearer, create_api_key
-from tests.sentinel_redis import MASTER_NAME, SentinelRedis
+from tests.sentinel_redis import MASTER_NAME, PASSWORD, SENTINEL_PASSWORD, SentinelRedis
 
 JPEG = {"Content-Type": "image/jpeg"}
 PROMOTION_BOUND_S = 60.0
