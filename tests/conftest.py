@@ -22,6 +22,7 @@ from tests.databases import (
     empty_tables,
 )
 from tests.factories import shelf_jpeg, write_untrained_model
+from tests.sentinel_redis import SentinelRedis
 
 # A second registered version of the demo model's name, with random weights.
 UNTRAINED_MODEL = ModelRef(name=DEMO_MODEL.name, version="0.0.1-untrained")
@@ -63,6 +64,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  
     ):
         report.outcome = "failed"
         report.longrepr = f"skipped while MEDINV_REQUIRE_SERVICES=1: {report.longrepr}"
+
+
+@pytest.fixture
+def sentinel_redis(tmp_path: Path) -> Iterator[SentinelRedis]:
+    """A master, two replicas and three Sentinels of this test's own (tests/sentinel_redis.py),
+    stopped by PID afterwards."""
+    redis = SentinelRedis(tmp_path / "redis")
+    try:
+        redis.start()
+        yield redis
+    finally:
+        redis.stop()
 
 
 @pytest.fixture(scope="session")

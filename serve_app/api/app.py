@@ -78,7 +78,8 @@ def create_api(
     camera_statuses: CameraStatusSource | None = None,
 ) -> FastAPI:
     """The API of one replica around `pipeline`, with the shared state and access controls the
-    settings describe (Redis-backed with `MEDINV_REDIS_URL`; they connect lazily)."""
+    settings describe (Redis-backed with `MEDINV_REDIS_URL` or `MEDINV_REDIS_SENTINELS`; they
+    connect lazily)."""
     state = SharedState.open(settings, pipeline)
     access = AccessControls.open(settings, store.database, state)
     dispatcher = WebhookDispatcher.open(settings)

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     # replicas, which outlives any pod (every Kubernetes overlay: a pod's disk goes with it).
     spool_store: Literal["local", "redis"] = "local"
     spool_max_records: int = Field(default=100_000, ge=1)
+    # With the spool in Redis: a record is answered `queued` only once this many replicas have
+    # it too (WAIT, within half of db_write_timeout_s), so a Sentinel failover cannot lose it;
+    # fewer: 503 store_unavailable (Redis replicates asynchronously otherwise). 0: the master's
+    # append-only file alone.
+    spool_min_replicas: int = Field(default=0, ge=0)
     spool_retry_interval_s: float = Field(default=1.0, gt=0)
     # How long a replica keeps a location's zones: a zone made, changed or deleted counts
     # detections on every replica within this.
@@ -86,7 +91,15 @@ class Settings(BaseSettings):
     # Shared state of the ingress replicas (key lookups, rate limits, result cache), e.g.
     # redis://redis:6379/0. Unset: each replica keeps its own, in process.
     redis_url: str | None = None
+    # Or the master that Redis Sentinels name (high availability: after a failover the next
+    # connections go to the promoted replica): the Sentinels' host:port, comma-separated in
+    # the environment, and the name they monitor the master under. Replaces redis_url (set
+    # one or the other); database 0. docs/operations.md, "Redis high availability".
+    redis_sentinels: Annotated[list[str], NoDecode] = []
+    redis_sentinel_master: str = Field(default="medinv", min_length=1)
+    # The data password (the master's, the replicas'), and the Sentinels' own if they have one.
     redis_password: SecretStr | None = None
+    redis_sentinel_password: SecretStr | None = None
     # Every Redis command waits at most this long: a slow Redis must not slow detections.
     redis_timeout_s: float = Field(default=0.25, gt=0)
     # Prefixes every key this service writes, so several deployments can share one Redis.
@@ -128,7 +141,7 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=15, ge=1)
     webhook_lease_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("ws_allowed_origins", "trusted_proxies", mode="before")
+    @field_validator("ws_allowed_origins", "trusted_proxies", "redis_sentinels", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
@@ -148,10 +161,32 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin (scheme://host[:port])")
         return normalized
 
+    @field_validator("redis_sentinels")
+    @classmethod
+    def _sentinel_addresses(cls, sentinels: list[str]) -> list[str]:
+        for sentinel in sentinels:
+            _host_port(sentinel)
+        return sentinels
+
+    @model_validator(mode="after")
+    def _one_way_to_redis(self) -> "Settings":
+        # Both set would leave one ignored: a URL left over from a single-server deployment
+        # must not quietly win over the Sentinels, nor the reverse.
+        if self.redis_url is not None and self.redis_sentinels:
+            raise ValueError(
+                "set redis_url (one Redis server) or redis_sentinels (the master they name), "
+                "not both"
+            )
+        if self.redis_sentinel_password is not None and not self.redis_sentinels:
+            raise ValueError("redis_sentinel_password needs redis_sentinels")
+        return self
+
     @model_validator(mode="after")
     def _spool_store_reachable(self) -> "Settings":
-        if self.spool_store == "redis" and self.redis_url is None:
-            raise ValueError("spool_store 'redis' needs redis_url")
+        if self.spool_store == "redis" and not self.redis_configured:
+            raise ValueError("spool_store 'redis' needs redis_url or redis_sentinels")
+        if self.spool_min_replicas > 0 and self.spool_store != "redis":
+            raise ValueError("spool_min_replicas needs spool_store 'redis'")
         return self
 
     @model_validator(mode="after")
@@ -167,12 +202,29 @@ class Settings(BaseSettings):
         return path.resolve()
 
     @property
+    def redis_configured(self) -> bool:
+        return self.redis_url is not None or bool(self.redis_sentinels)
+
+    @property
+    def sentinel_addresses(self) -> list[tuple[str, int]]:
+        return [_host_port(sentinel) for sentinel in self.redis_sentinels]
+
+    @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'inventory.db'}"
 
     @property
     def spool_path(self) -> Path:
         return self.data_dir / "spool.db"
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    """`host:port` (or `[v6]:port`) as a pair; a ValueError for anything else."""
+    host, colon, port = address.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{address!r} is not host:port")
+    return host, int(port)
 
 
 @lru_cache(maxsize=1)

@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from serve_app.core.errors import SpoolFullError, StoreUnavailableError
+from serve_app.core.redis_client import redis_client
 from serve_app.core.settings import Settings
 from serve_app.inventory.records import CountRecord, idempotency_conflict
 from serve_app.inventory.spool import SpoolOutcome
@@ -67,9 +66,21 @@ return 1
 
 
 class RedisSpool:
-    def __init__(self, client: Redis, prefix: str, max_records: int) -> None:
+    def __init__(
+        self,
+        client: Redis,
+        prefix: str,
+        max_records: int,
+        *,
+        min_replicas: int = 0,
+        replica_wait_s: float = 1.0,
+    ) -> None:
         self._client = client
         self.max_records = max_records
+        # Replicas that must have a record before it is answered `queued` (WAIT), and how long
+        # one append waits for them.
+        self.min_replicas = min_replicas
+        self._replica_wait_ms = max(1, int(replica_wait_s * 1000))
         self._queue = f"{prefix}spool:queue"
         self._records = f"{prefix}spool:records"
         self._dead = f"{prefix}spool:dead"
@@ -80,19 +91,20 @@ class RedisSpool:
 
     @classmethod
     def connect(cls, settings: Settings) -> "RedisSpool":
-        assert settings.redis_url is not None  # Settings checks it for spool_store "redis"
-        password = settings.redis_password.get_secret_value() if settings.redis_password else None
         # A spool write is a record being kept: it gets the database's time, not the cache's.
-        # No retries inside redis-py: with Redis down, each detection would wait out its
-        # backoff on every spool check (the chaos run's Redis cut took 70 s to recover).
-        client = Redis.from_url(
-            settings.redis_url,
-            password=password,
-            socket_timeout=settings.db_write_timeout_s,
-            socket_connect_timeout=settings.db_write_timeout_s,
-            retry=Retry(NoBackoff(), 0),
+        # No retries inside redis-py (redis_client makes none): with Redis down, each
+        # detection would wait out its backoff on every spool check (the chaos run's Redis
+        # cut took 70 s to recover).
+        client = redis_client(settings, timeout_s=settings.db_write_timeout_s)
+        assert client is not None  # Settings checks it for spool_store "redis"
+        return cls(
+            client,
+            settings.redis_key_prefix,
+            settings.spool_max_records,
+            min_replicas=settings.spool_min_replicas,
+            # Half the command timeout: WAIT answers before the socket gives up on it.
+            replica_wait_s=settings.db_write_timeout_s / 2,
         )
-        return cls(client, settings.redis_key_prefix, settings.spool_max_records)
 
     async def check_persistence(self) -> None:
         try:
@@ -108,12 +120,18 @@ class RedisSpool:
 
     async def append(self, record: CountRecord) -> SpoolOutcome:
         text = json.dumps(record.to_json())
-        outcome, detail = await self._call(
-            self._append(
-                keys=[self._queue, self._records],
-                args=[record.scoped_key, text, self.max_records],
-            )
-        )
+        keys = [self._queue, self._records]
+        args: list[str | int] = [record.scoped_key, text, self.max_records]
+        if self.min_replicas == 0:
+            outcome, detail = await self._call(self._append(keys=keys, args=args))
+            replicas = 0
+        else:
+            # WAIT counts the replicas that have this connection's writes: the append and
+            # the WAIT go down one connection, in one pipeline.
+            pipeline = self._client.pipeline(transaction=False)
+            await self._append(keys=keys, args=args, client=pipeline)  # queued, not sent
+            pipeline.wait(self.min_replicas, self._replica_wait_ms)
+            (outcome, detail), replicas = await self._call(pipeline.execute())
         if outcome == b"exists":
             earlier = CountRecord.from_json(json.loads(detail))
             if not record.repeats(earlier.location_id, earlier.image_sha256):
@@ -123,6 +141,14 @@ class RedisSpool:
             raise SpoolFullError(
                 f"the database is unreachable and the spool holds {int(detail)} records, "
                 "its limit: the record is refused"
+            )
+        if replicas < self.min_replicas:
+            # On the master only: a failover now would lose it. The caller is told it is not
+            # kept; it stays queued all the same (a retry answers `duplicate`, a replay
+            # writes it once).
+            raise StoreUnavailableError(
+                f"the inventory database is unreachable and the spool in Redis has the record "
+                f"on {replicas} replicas, fewer than the {self.min_replicas} required"
             )
         return "queued"
 

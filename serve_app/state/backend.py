@@ -1,6 +1,7 @@
 """Redis as the ingress replicas' shared state, or a stand-in kept in process.
 
-`connect` makes a client that fails fast (short timeouts, no retries): callers decide what an
+`connect` makes a client that fails fast (short timeouts, no retries; one server, or the
+master that Redis Sentinels name: `serve_app.core.redis_client`): callers decide what an
 unreachable Redis means for them (fail open, bypass the cache) and `OutageLog` reports it.
 """
 
@@ -10,11 +11,10 @@ from collections import OrderedDict
 from typing import Protocol
 
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from serve_app.core.metrics import SharedStateMetrics
+from serve_app.core.redis_client import redis_client
 from serve_app.core.settings import Settings
 
 logger = logging.getLogger("ray.serve")
@@ -24,17 +24,7 @@ REDIS_ERRORS: tuple[type[Exception], ...] = (RedisError, OSError, TimeoutError)
 
 
 def connect(settings: Settings) -> Redis | None:
-    if settings.redis_url is None:
-        return None
-    password = settings.redis_password.get_secret_value() if settings.redis_password else None
-    client: Redis = Redis.from_url(
-        settings.redis_url,
-        password=password,
-        socket_timeout=settings.redis_timeout_s,
-        socket_connect_timeout=settings.redis_timeout_s,
-        retry=Retry(NoBackoff(), 0),
-    )
-    return client
+    return redis_client(settings, timeout_s=settings.redis_timeout_s)
 
 
 class OutageLog:

@@ -1,5 +1,6 @@
 """What the ingress replicas share beyond the database, built once per replica from the
-settings: in Redis when `MEDINV_REDIS_URL` is set, in process otherwise."""
+settings: in Redis when `MEDINV_REDIS_URL` or `MEDINV_REDIS_SENTINELS` is set, in process
+otherwise."""
 
 from dataclasses import dataclass
 

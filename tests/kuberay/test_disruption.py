@@ -67,7 +67,7 @@ def test_production_covers_and_spreads_every_workload() -> None:
         "RayService/medinv worker group cpu",
         "RayService/medinv worker group gpu",
         "StatefulSet/postgres",
-        "Deployment/redis",
+        "StatefulSet/redis",  # three pods with Sentinels (components/redis-sentinel)
     }
     assert check_environment(manifests, production=True) == []
 
@@ -143,6 +143,7 @@ def test_a_production_image_without_a_digest_fails(repo_copy: Path) -> None:
         "",
     )
     assert _production_problems(repo_copy) == [
-        "Deployment/redis: spec.template.spec.containers[redis]: image redis:7.4 is not "
+        f"StatefulSet/redis: spec.template.spec.containers[{container}]: image redis:7.4 is not "
         "referenced by digest (@sha256:...)"
+        for container in ("redis", "sentinel")
     ]

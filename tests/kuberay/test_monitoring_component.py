@@ -42,7 +42,9 @@ def test_podmonitors_for_head_and_workers_in_the_namespace(name: str) -> None:
     assert node_types == {"head", "worker"}
     [rule] = of_kind(name, "PrometheusRule")
     assert rule["metadata"]["namespace"] == "medical-inventory"
-    dashboards = of_kind(name, "ConfigMap")
+    dashboards = [
+        c for c in of_kind(name, "ConfigMap") if c["metadata"]["name"].startswith("grafana-")
+    ]
     assert len(dashboards) == 6
     assert all(c["metadata"]["labels"] == {"grafana_dashboard": "1"} for c in dashboards)
 

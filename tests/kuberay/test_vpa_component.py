@@ -36,6 +36,7 @@ def test_production_with_the_component_passes_and_has_both_vpas(repo_copy: Path)
     rendered = kustomize.render(root / "kuberay/overlays/production")
     vpas = {m["metadata"]["name"]: m for m in rendered if m["kind"] == "VerticalPodAutoscaler"}
     assert sorted(vpas) == ["postgres", "redis"]
+    assert vpas["redis"]["spec"]["targetRef"]["kind"] == "StatefulSet", "three Sentinel pods"
     assert all(v["spec"]["updatePolicy"]["updateMode"] == "Off" for v in vpas.values())
     assert all(v["metadata"]["namespace"] == "medical-inventory" for v in vpas.values())
 
@@ -55,14 +56,15 @@ def test_a_misspelled_field_and_a_missing_target_are_refused(repo_copy: Path) ->
     vpa = root / "kuberay/components/vpa/vpa.yaml"
     text = vpa.read_text()
     text = text.replace("controlledResources:", "controlledResource:", 1)
-    text = text.replace("kind: Deployment, name: redis}", "kind: Deployment, name: redis-0}")
+    # (production's redis-sentinel component points the Redis one at its StatefulSet)
+    text = text.replace("kind: StatefulSet, name: postgres}", "kind: StatefulSet, name: pg-0}")
     vpa.write_text(text)
     problems = _problems(root)
     assert len(problems) == 2
     assert problems[0].startswith("VerticalPodAutoscaler/postgres: spec.resourcePolicy")
     assert "controlledResource" in problems[0]
     assert problems[1] == (
-        "VerticalPodAutoscaler/redis: targetRef Deployment/redis-0 is not a "
+        "VerticalPodAutoscaler/postgres: targetRef StatefulSet/pg-0 is not a "
         "DaemonSet/Deployment/StatefulSet of this environment"
     )
 

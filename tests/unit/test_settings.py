@@ -55,3 +55,50 @@ def test_a_webhook_lease_must_outlast_a_send(monkeypatch: pytest.MonkeyPatch) ->
         Settings()
     monkeypatch.setenv("MEDINV_WEBHOOK_LEASE_S", "31")
     assert Settings().webhook_lease_s == 31
+
+
+def test_sentinels_are_comma_separated_host_port_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_REDIS_SENTINELS", "redis-0.redis:26379, [fd00::1]:26380,10.0.0.3:1")
+    settings = Settings()
+    assert settings.redis_configured and settings.redis_sentinel_master == "medinv"
+    assert settings.sentinel_addresses == [
+        ("redis-0.redis", 26379),
+        ("fd00::1", 26380),
+        ("10.0.0.3", 1),
+    ]
+
+
+@pytest.mark.parametrize("value", ["redis-0", "redis-0:", ":26379", "redis-0:port", "h:70000"])
+def test_a_sentinel_must_be_host_and_port(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    monkeypatch.setenv("MEDINV_REDIS_SENTINELS", value)
+    with pytest.raises(ValidationError, match="is not host:port"):
+        Settings()
+
+
+def test_sentinels_replace_the_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_REDIS_SENTINELS", "redis-sentinel:26379")
+    monkeypatch.setenv("MEDINV_REDIS_URL", "redis://redis:6379/0")
+    with pytest.raises(ValidationError, match="not both"):
+        Settings()
+
+
+def test_a_sentinel_password_needs_sentinels(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_REDIS_URL", "redis://redis:6379/0")
+    monkeypatch.setenv("MEDINV_REDIS_SENTINEL_PASSWORD", "secret")
+    with pytest.raises(ValidationError, match="redis_sentinel_password needs redis_sentinels"):
+        Settings()
+
+
+def test_the_spool_may_be_in_a_sentinel_managed_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_SPOOL_STORE", "redis")
+    with pytest.raises(ValidationError, match="needs redis_url or redis_sentinels"):
+        Settings()
+    monkeypatch.setenv("MEDINV_REDIS_SENTINELS", "redis-sentinel:26379")
+    monkeypatch.setenv("MEDINV_SPOOL_MIN_REPLICAS", "1")
+    assert Settings().spool_min_replicas == 1
+
+
+def test_spool_replicas_need_the_spool_in_redis(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDINV_SPOOL_MIN_REPLICAS", "1")
+    with pytest.raises(ValidationError, match="spool_min_replicas needs spool_store 'redis'"):
+        Settings()
