@@ -18,6 +18,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from medinv_tools.cluster.local import free_port
 
@@ -89,7 +90,7 @@ class PostgresServer:
         for option in self._options:
             command += ["-c", option]
         with self.log.open("ab") as log:
-            self.process = self.pair.popen(command, stdout=log, stderr=subprocess.STDOUT)
+            self.process = self.pair.popen(command, log)
         deadline = time.monotonic() + START_TIMEOUT_S
         while not self._accepts_connections():
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -146,21 +147,39 @@ class PostgresPair:
         )
         self.standby = PostgresServer(self, "standby", "wal_level=replica")
 
-    def popen(self, command: list[str], **kwargs: object) -> "subprocess.Popen[bytes]":
-        if self._user is not None:
-            kwargs |= {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
-        return subprocess.Popen(command, cwd=self.directory, **kwargs)  # type: ignore[call-overload]
+    def popen(self, command: list[str], log: IO[bytes]) -> "subprocess.Popen[bytes]":
+        uid, gid, groups = self._identity()
+        return subprocess.Popen(
+            command,
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
+        )
 
     def run(self, command: list[str], *, check: bool = True) -> "subprocess.CompletedProcess[str]":
-        kwargs: dict[str, object] = {}
-        if self._user is not None:
-            kwargs = {"user": self._user.pw_uid, "group": self._user.pw_gid, "extra_groups": []}
-        result = subprocess.run(  # type: ignore[call-overload]
-            command, cwd=self.directory, capture_output=True, text=True, check=False, **kwargs
+        uid, gid, groups = self._identity()
+        result = subprocess.run(
+            command,
+            cwd=self.directory,
+            capture_output=True,
+            text=True,
+            check=False,
+            user=uid,
+            group=gid,
+            extra_groups=groups,
         )
         if check and result.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {result.stderr.strip()}")
-        return result  # type: ignore[no-any-return]
+        return result
+
+    def _identity(self) -> tuple[int | None, int | None, list[int] | None]:
+        """Who the server binaries run as: the `postgres` account under root, else ourselves."""
+        if self._user is None:
+            return None, None, None
+        return self._user.pw_uid, self._user.pw_gid, []
 
     def start(self) -> None:
         initdb = [str(self.bindir / "initdb"), "-D", str(self.primary.data), "-U", "postgres"]
