@@ -36,6 +36,12 @@ def test_production_with_the_component_passes_and_has_both_vpas(repo_copy: Path)
     rendered = kustomize.render(root / "kuberay/overlays/production")
     vpas = {m["metadata"]["name"]: m for m in rendered if m["kind"] == "VerticalPodAutoscaler"}
     assert sorted(vpas) == ["postgres", "redis"]
+    # Production's PostgreSQL is the CloudNativePG Cluster: the recommendation follows it.
+    assert vpas["postgres"]["spec"]["targetRef"] == {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "name": "medinv-db",
+    }
     assert all(v["spec"]["updatePolicy"]["updateMode"] == "Off" for v in vpas.values())
     assert all(v["metadata"]["namespace"] == "medical-inventory" for v in vpas.values())
 
@@ -63,7 +69,7 @@ def test_a_misspelled_field_and_a_missing_target_are_refused(repo_copy: Path) ->
     assert "controlledResource" in problems[0]
     assert problems[1] == (
         "VerticalPodAutoscaler/redis: targetRef Deployment/redis-0 is not a "
-        "DaemonSet/Deployment/StatefulSet of this environment"
+        "DaemonSet/Deployment/StatefulSet (or CloudNativePG Cluster) of this environment"
     )
 
 
