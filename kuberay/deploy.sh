@@ -58,7 +58,17 @@ if grep -q '^kind: VerticalPodAutoscaler' "$manifest"; then
     echo "CRD verticalpodautoscalers.autoscaling.k8s.io missing: install the VPA first (kuberay/components/vpa)" >&2
     exit 1; }
 fi
-for secret in postgres-credentials redis-credentials medinv-tls; do
+secrets=(postgres-credentials redis-credentials medinv-tls)
+# Production's PostgreSQL: a CloudNativePG Cluster, backed up by the Barman Cloud plugin.
+if grep -q '^apiVersion: postgresql.cnpg.io/v1' "$manifest"; then
+  for crd in clusters.postgresql.cnpg.io scheduledbackups.postgresql.cnpg.io objectstores.barmancloud.cnpg.io; do
+    "${kc[@]}" get crd "$crd" >/dev/null || {
+      echo "CRD $crd missing: install the CloudNativePG operator (1.30) and its Barman Cloud plugin first (docs/operations.md, PostgreSQL high availability)" >&2
+      exit 1; }
+  done
+  secrets+=(medinv-db-backup-credentials)
+fi
+for secret in "${secrets[@]}"; do
   "${kc[@]}" -n medical-inventory get secret "$secret" >/dev/null 2>&1 ||
     echo "warning: Secret $secret does not exist yet (kuberay/README.md, Secrets)" >&2
 done

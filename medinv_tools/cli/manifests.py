@@ -101,15 +101,16 @@ def _kuberay_checkov(args: argparse.Namespace) -> int:
 
 
 def _kuberay_crds(args: argparse.Namespace) -> int:
-    from medinv_tools.kuberay.crd_refresh import refresh
+    from medinv_tools.kuberay.crd_refresh import UPSTREAMS, refresh
 
+    version = args.version or UPSTREAMS[args.project].vendored
     try:
-        written = refresh(args.version, args.destination)
+        written = refresh(version, args.destination, args.project)
     except (OSError, ValueError) as exc:
-        print(f"could not refresh the CRDs of KubeRay {args.version}: {exc}", file=sys.stderr)
+        print(f"could not refresh the CRDs of {args.project} {version}: {exc}", file=sys.stderr)
         return 1
     for path in written:
-        print(f"{path}: KubeRay {args.version}")
+        print(f"{path}: {args.project} {version}")
     print("update the version in kuberay/crds/README.md, then run `medinv kuberay-validate`")
     return 0
 
@@ -156,8 +157,9 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
         "--schemas",
         type=Path,
         default=None,
-        help=f"KubeRay CRD schemas of another operator version (default: ${SCHEMAS_ENV}, "
-        "else the vendored v1.7.0 ones in kuberay/crds/)",
+        help=f"CRD schemas of other operator versions (default: ${SCHEMAS_ENV}, else the "
+        "vendored KubeRay v1.7.0 and CloudNativePG v1.30.0 ones in kuberay/crds/; a file "
+        "missing from DIR is taken from there)",
     )
     validate.add_argument("--kubectl", default="kubectl")
     validate.set_defaults(handler=_kuberay_validate)
@@ -183,9 +185,17 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
 
     crds = commands.add_parser(
         "kuberay-crds",
-        help="refresh the vendored KubeRay CRD schemas (kuberay/crds/) from a release",
+        help="refresh the vendored CRD schemas (kuberay/crds/) from a release of their operator",
     )
-    crds.add_argument("--version", default="v1.7.0", help="KubeRay release tag")
+    crds.add_argument(
+        "--project",
+        choices=["kuberay", "cloudnative-pg", "plugin-barman-cloud"],
+        default="kuberay",
+        help="whose CRDs: KubeRay's (default), CloudNativePG's, or its Barman Cloud plugin's",
+    )
+    crds.add_argument(
+        "--version", default=None, help="release tag (default: the vendored one of the project)"
+    )
     crds.add_argument("--destination", type=Path, default=KUBERAY_CRDS)
     crds.set_defaults(handler=_kuberay_crds)
 

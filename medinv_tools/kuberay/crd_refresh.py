@@ -1,22 +1,54 @@
-"""Refresh the vendored KubeRay CRD schemas (kuberay/crds/) from a KubeRay release.
+"""Refresh the vendored CRD schemas (kuberay/crds/) from a release of the operator that owns them:
+KubeRay (RayService, RayCluster), CloudNativePG (Cluster, ScheduledBackup) and its Barman Cloud
+plugin (ObjectStore).
 
-Each schema is the `openAPIV3Schema` of the CRD's `v1` version in
-`ray-operator/config/crd/bases/` of the release tag, written as compact JSON with sorted keys:
-the format of the committed files, so a refresh of the same release changes nothing.
+Each schema is the `openAPIV3Schema` of the CRD's `v1` version in `config/crd/bases/` of the
+release tag, written as compact JSON with sorted keys: the format of the committed files, so a
+refresh of the same release changes nothing.
 """
 
 import json
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-UPSTREAM = "https://raw.githubusercontent.com/ray-project/kuberay/{version}/ray-operator/config/crd/bases/{name}"
-CRD_FILES = {
-    "rayservice_v1.schema.json": "ray.io_rayservices.yaml",
-    "raycluster_v1.schema.json": "ray.io_rayclusters.yaml",
+
+@dataclass(frozen=True)
+class Upstream:
+    url: str  # with {version} and {name}
+    files: dict[str, str]  # vendored file -> the CRD's file name upstream
+    vendored: str  # the release tag of the committed files (kuberay/crds/README.md)
+
+
+UPSTREAMS = {
+    "kuberay": Upstream(
+        "https://raw.githubusercontent.com/ray-project/kuberay/{version}/ray-operator/config/crd/bases/{name}",
+        {
+            "rayservice_v1.schema.json": "ray.io_rayservices.yaml",
+            "raycluster_v1.schema.json": "ray.io_rayclusters.yaml",
+        },
+        "v1.7.0",
+    ),
+    "cloudnative-pg": Upstream(
+        "https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/{version}/config/crd/bases/{name}",
+        {
+            "cnpg_cluster_v1.schema.json": "postgresql.cnpg.io_clusters.yaml",
+            "cnpg_scheduledbackup_v1.schema.json": "postgresql.cnpg.io_scheduledbackups.yaml",
+        },
+        "v1.30.0",
+    ),
+    "plugin-barman-cloud": Upstream(
+        "https://raw.githubusercontent.com/cloudnative-pg/plugin-barman-cloud/{version}/config/crd/bases/{name}",
+        {"barmancloud_objectstore_v1.schema.json": "barmancloud.cnpg.io_objectstores.yaml"},
+        "v0.14.0",
+    ),
 }
+# KubeRay's, as before there were others: `medinv kuberay-crds --version TAG` refreshes these.
+UPSTREAM = UPSTREAMS["kuberay"].url
+CRD_FILES = UPSTREAMS["kuberay"].files
 _TIMEOUT_S = 30.0
 
 
@@ -36,11 +68,13 @@ def schema_json(schema: dict[str, Any]) -> str:
     return json.dumps(schema, separators=(",", ":"), sort_keys=True)
 
 
-def refresh(version: str, destination: Path) -> list[Path]:
-    """Download the CRDs of KubeRay `version` (a tag, e.g. v1.7.0) and write their schemas."""
+def refresh(version: str, destination: Path, project: str = "kuberay") -> list[Path]:
+    """Download the CRDs of `project` at release `version` (a tag, e.g. v1.7.0) and write their
+    schemas."""
+    upstream = UPSTREAMS[project]
     written = []
-    for target, name in CRD_FILES.items():
-        url = UPSTREAM.format(version=version, name=name)
+    for target, name in upstream.files.items():
+        url = upstream.url.format(version=version, name=name)
         with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
             text = response.read().decode()
         path = destination / target

@@ -9,19 +9,37 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from medinv_tools.paths import KUBERAY_CRDS
+
 Schema = dict[str, Any]
 
+# (apiVersion, kind) -> the vendored file of its CRD's schema (kuberay/crds/README.md).
 SCHEMA_FILES = {
-    "RayService": "rayservice_v1.schema.json",
-    "RayCluster": "raycluster_v1.schema.json",
+    ("ray.io/v1", "RayService"): "rayservice_v1.schema.json",
+    ("ray.io/v1", "RayCluster"): "raycluster_v1.schema.json",
+    ("postgresql.cnpg.io/v1", "Cluster"): "cnpg_cluster_v1.schema.json",
+    ("postgresql.cnpg.io/v1", "ScheduledBackup"): "cnpg_scheduledbackup_v1.schema.json",
+    ("barmancloud.cnpg.io/v1", "ObjectStore"): "barmancloud_objectstore_v1.schema.json",
 }
 
 
-def load_schema(schemas_dir: Path, kind: str) -> Schema:
-    return _load(schemas_dir.resolve() / SCHEMA_FILES[kind])
+def has_schema(manifest: dict[str, Any]) -> bool:
+    return (manifest.get("apiVersion"), manifest.get("kind")) in SCHEMA_FILES
 
 
-@lru_cache(maxsize=4)
+def load_schema(schemas_dir: Path, api_version: str, kind: str) -> Schema:
+    """The schema in `schemas_dir` (CRDs of the operator versions you run), else the vendored
+    one: a directory of KubeRay CRDs alone still validates the CloudNativePG objects."""
+    name = SCHEMA_FILES[(api_version, kind)]
+    path = schemas_dir / name
+    return _load((path if path.is_file() else KUBERAY_CRDS / name).resolve())
+
+
+def load_manifest_schema(schemas_dir: Path, manifest: dict[str, Any]) -> Schema:
+    return load_schema(schemas_dir, manifest["apiVersion"], manifest["kind"])
+
+
+@lru_cache(maxsize=8)
 def _load(path: Path) -> Schema:
     schema: Schema = json.loads(path.read_text())
     return schema

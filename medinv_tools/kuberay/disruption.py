@@ -2,9 +2,11 @@
 
 Every environment: each workload (the Ray head, each worker group, each Deployment and
 StatefulSet) is covered by a PodDisruptionBudget, and every budget lets at least one of its pods
-be evicted, so that a node drain never blocks on it. Production also: topology spread
-constraints on each Ray worker group and on PostgreSQL and Redis, zone first and host second,
-each selecting the pod it is on, and every image referenced by digest.
+be evicted, so that a node drain never blocks on it. A CloudNativePG Cluster brings budgets of
+its own (`enablePDB`, on unless turned off): the operator lets the standbys go one at a time,
+and the primary once it has switched over. Production also: topology spread constraints on
+each Ray worker group, on PostgreSQL (the Cluster) and Redis, zone first and host second, each
+selecting the pod it is on, and every image referenced by digest (a Cluster's `imageName` too).
 """
 
 import math
@@ -19,6 +21,7 @@ ZONE = "topology.kubernetes.io/zone"
 HOST = "kubernetes.io/hostname"
 SPREAD_KEYS = [ZONE, HOST]
 DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+CNPG_CLUSTER = "cnpg.io/cluster"
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,7 @@ class Workload:
     replicas: int  # the fewest it runs with
     spread: list[dict[str, Any]]  # topologySpreadConstraints of its pods
     spread_required: bool  # production: must spread over zones, then hosts
+    operator_budgets: bool = False  # its operator makes its PodDisruptionBudgets
 
 
 def workloads(manifests: list[Manifest]) -> list[Workload]:
@@ -47,7 +51,27 @@ def workloads(manifests: list[Manifest]) -> list[Workload]:
             )
         elif kind == "RayService":
             found += _ray_workloads(manifest)
+        elif is_cnpg_cluster(manifest):
+            inherited = (spec.get("inheritedMetadata") or {}).get("labels") or {}
+            name = (manifest.get("metadata") or {}).get("name", "")
+            found.append(
+                Workload(
+                    name_of(manifest),
+                    # What CloudNativePG labels every instance pod with, besides its own.
+                    {**inherited, CNPG_CLUSTER: name, "cnpg.io/podRole": "instance"},
+                    spec.get("instances", 1),
+                    spec.get("topologySpreadConstraints") or [],
+                    spread_required=True,
+                    operator_budgets=spec.get("enablePDB", True) is not False,
+                )
+            )
     return found
+
+
+def is_cnpg_cluster(manifest: Manifest) -> bool:
+    return manifest.get("kind") == "Cluster" and str(manifest.get("apiVersion", "")).startswith(
+        "postgresql.cnpg.io/"
+    )
 
 
 def _ray_workloads(rayservice: Manifest) -> list[Workload]:
@@ -134,7 +158,7 @@ def check_budgets(manifests: list[Manifest]) -> list[str]:
         covering = [
             b for b in budgets if selects((b.get("spec") or {}).get("selector"), workload.labels)
         ]
-        if not covering:
+        if not covering and not workload.operator_budgets:
             problems.append(f"{workload.name}: no PodDisruptionBudget selects its pods")
         for budget in covering:
             if evictions_allowed(budget, workload.replicas) < 1:
@@ -169,6 +193,13 @@ def check_spread(manifests: list[Manifest]) -> list[str]:
 def check_digests(manifests: list[Manifest]) -> list[str]:
     problems = []
     for manifest in manifests:
+        if is_cnpg_cluster(manifest):
+            image = (manifest.get("spec") or {}).get("imageName") or ""
+            if not DIGEST.search(image):
+                problems.append(
+                    f"{name_of(manifest)}: spec.imageName {image or '(the operator default)'} "
+                    "is not referenced by digest (@sha256:...)"
+                )
         for where, pod in pod_specs(manifest):
             for container in (pod.get("initContainers") or []) + (pod.get("containers") or []):
                 image = container.get("image") or ""

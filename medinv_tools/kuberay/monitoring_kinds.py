@@ -4,7 +4,8 @@ Their CRDs are not in the Kubernetes schemas, and the project does not vendor th
 CRDs: the schemas below are a strict subset of monitoring.coreos.com/v1 — only the fields these
 manifests use, unknown ones rejected, so a typo fails here rather than being pruned silently by
 the API server. On top: the PodMonitors must select the RayService's pods in their own
-namespace and relabel `ray.io/cluster` to `ray_io_cluster`; rule expressions must not be empty.
+namespace and relabel `ray.io/cluster` to `ray_io_cluster` (or select a CloudNativePG cluster's
+instances, `cnpg.io/cluster`); rule expressions must not be empty.
 """
 
 from typing import Any
@@ -16,6 +17,9 @@ CLUSTER_RELABEL = {
     "sourceLabels": ["__meta_kubernetes_pod_label_ray_io_cluster"],
     "targetLabel": "ray_io_cluster",
 }
+
+# The label CloudNativePG gives every pod of a Cluster (production's PostgreSQL).
+CNPG_CLUSTER = "cnpg.io/cluster"
 
 _STRINGS = {"type": "object", "additionalProperties": {"type": "string"}}
 _METADATA = {
@@ -161,8 +165,13 @@ def _check_podmonitor(manifest: dict[str, Any]) -> list[str]:
     if names is not None and namespace not in names:
         problems.append(f"spec.namespaceSelector: does not select its own namespace {namespace}")
     labels = (spec["selector"].get("matchLabels")) or {}
+    if labels.get(CNPG_CLUSTER):
+        return problems  # a CloudNativePG cluster's instances: no Ray labels to carry over
     if labels.get("ray.io/node-type") not in {"head", "worker"}:
-        problems.append("spec.selector: selects no Ray node type (ray.io/node-type head|worker)")
+        problems.append(
+            "spec.selector: selects no Ray node type (ray.io/node-type head|worker) nor a "
+            f"CloudNativePG cluster ({CNPG_CLUSTER})"
+        )
     for index, endpoint in enumerate(spec["podMetricsEndpoints"]):
         relabels = endpoint.get("relabelings") or []
         if not any(

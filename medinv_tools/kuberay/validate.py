@@ -22,7 +22,6 @@ from medinv_tools.kuberay import (
 from medinv_tools.kuberay.core_schema import validate_core
 from medinv_tools.kuberay.environments import Environment
 
-CUSTOM_KINDS = set(crd_schema.SCHEMA_FILES)
 # Spread over zones and images by digest are demanded of this environment only.
 PRODUCTION = "production"
 
@@ -47,8 +46,8 @@ def validate_environment(env: Environment, schemas_dir: Path, kubectl: str = "ku
         report.problems.append(f"expected one RayService, found {len(rayservices)}")
     for manifest in manifests:
         where = kustomize.name_of(manifest)
-        if manifest.get("kind") in CUSTOM_KINDS:
-            schema = crd_schema.load_schema(schemas_dir, manifest["kind"])
+        if crd_schema.has_schema(manifest):
+            schema = crd_schema.load_manifest_schema(schemas_dir, manifest)
             found = crd_schema.validate(manifest, schema)
         elif manifest.get("kind") in monitoring_kinds.SCHEMAS:
             found = monitoring_kinds.check_manifest(manifest)

@@ -7,11 +7,13 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from medinv_tools.kuberay.disruption import is_cnpg_cluster
 from medinv_tools.kuberay.kustomize import Manifest, name_of
 
 API_VERSION = "autoscaling.k8s.io/v1"
 KIND = "VerticalPodAutoscaler"
 TARGET_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
+CNPG_CONTAINER = "postgres"  # the PostgreSQL container of every CloudNativePG instance pod
 
 _QUANTITIES = {
     "type": "object",
@@ -106,11 +108,13 @@ def check_manifest(manifest: Manifest) -> list[str]:
 
 
 def check_targets(manifests: list[Manifest]) -> list[str]:
-    """Each VPA's target is a workload of this render, and names its containers."""
+    """Each VPA's target is a workload of this render, and names its containers. A
+    CloudNativePG Cluster counts (its CRD has the /scale subresource VPA finds pods through):
+    its instance pods' container is `postgres`."""
     workloads = {
         (m.get("kind"), (m.get("metadata") or {}).get("name")): m
         for m in manifests
-        if m.get("kind") in TARGET_KINDS
+        if m.get("kind") in TARGET_KINDS or is_cnpg_cluster(m)
     }
     problems = []
     for vpa in (m for m in manifests if m.get("kind") == KIND):
@@ -120,11 +124,14 @@ def check_targets(manifests: list[Manifest]) -> list[str]:
         if target is None:
             problems.append(
                 f"{name_of(vpa)}: targetRef {ref.get('kind')}/{ref.get('name')} is not a "
-                f"{'/'.join(sorted(TARGET_KINDS))} of this environment"
+                f"{'/'.join(sorted(TARGET_KINDS))} (or CloudNativePG Cluster) of this environment"
             )
             continue
-        pod = ((target.get("spec") or {}).get("template") or {}).get("spec") or {}
-        containers = {c.get("name") for c in pod.get("containers") or []}
+        if is_cnpg_cluster(target):
+            containers = {CNPG_CONTAINER}
+        else:
+            pod = ((target.get("spec") or {}).get("template") or {}).get("spec") or {}
+            containers = {c.get("name") for c in pod.get("containers") or []}
         for policy in (spec.get("resourcePolicy") or {}).get("containerPolicies") or []:
             name = policy.get("containerName")
             if name != "*" and name not in containers:

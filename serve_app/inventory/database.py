@@ -36,7 +36,12 @@ def create_engine(url: str, settings: Settings) -> AsyncEngine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_s,
-        pool_pre_ping=True,  # drop connections that died with a database restart
+        # A pooled connection is pinged when checked out: one that died with a restart or a
+        # failover (its primary gone) is replaced by a new one, which a multi-host URL with
+        # target_session_attrs=read-write takes to the new primary (docs/configuration.md).
+        # Without it the first write on each dead connection would fail, and be spooled.
+        pool_pre_ping=True,
+        # libpq's, per host of a multi-host URL (psycopg tries them in turn).
         connect_args={"connect_timeout": settings.db_connect_timeout_s},
     )
 

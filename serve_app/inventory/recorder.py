@@ -4,7 +4,10 @@ While the spool holds anything, new records join its end instead of going straig
 database, so the records of a location reach the database in the order they were accepted.
 A background task replays the spool in batches once the database answers again; every
 write is `INSERT … ON CONFLICT (caller, idempotency_key) DO NOTHING`, so a batch written
-twice (its commit succeeded but the spool was not trimmed) still lands once.
+twice (its commit succeeded but the spool was not trimmed) still lands once. A record that
+arrives while a replay drains the last few records waits for it and is then written directly:
+otherwise, under steady load (after a failover), new records would join the spool as fast as
+it drains, and never be written directly again.
 
 The outcome said is what happened: `written` only when this record was inserted, `queued`
 only when it was appended to the spool, `duplicate` when its key was recorded (or queued) for
@@ -71,6 +74,7 @@ class InventoryRecorder:
         # its record is queued (during an outage each check would only wait for the timeout).
         self._reachable = True
         self._replayer: asyncio.Task[None] | None = None
+        self._replaying = asyncio.Lock()  # held by a replay; a record may wait for it
         self._spooled = 0  # the spool's depth when last seen
 
     @classmethod
@@ -102,7 +106,10 @@ class InventoryRecorder:
     async def record(self, record: CountRecord) -> RecordOutcome:
         """Write the record, or queue it; `IdempotencyConflictError` when its key names
         another record, `SpoolFullError` when it can be neither written nor queued."""
-        if not await self._spool_has_records():
+        spooled = await self._spool_has_records()
+        if spooled and self._reachable:
+            spooled = not await self._caught_up()
+        if not spooled:
             try:
                 (outcome,) = await self._written([record], self._write_timeout_s)
             except _UNAVAILABLE as error:
@@ -116,6 +123,23 @@ class InventoryRecorder:
         queued = await self._spool.append(record)  # SpoolFullError when full: not dropped
         self._metrics.records(queued)
         return queued
+
+    async def _caught_up(self) -> bool:
+        """The database answers, the spool holds records and a replay is draining them: if
+        they are few, wait for it (within the write timeout). True when the spool is then
+        empty, so that this record is written directly after them; False to queue it behind
+        them. Without the wait, records arriving during a replay join the spool as fast as it
+        drains (steady load after a failover), and the replica never writes directly again."""
+        if not self._replaying.locked():
+            return False  # nothing drains right now: queue, the next replay takes it
+        try:
+            if await self._spool.depth() > REPLAY_BATCH:
+                return False  # a long drain: it carries on in the background
+            async with asyncio.timeout(self._write_timeout_s), self._replaying:
+                pass
+        except _UNAVAILABLE:
+            return False
+        return not await self._spool_has_records()
 
     async def _spool_has_records(self) -> bool:
         try:
@@ -152,6 +176,10 @@ class InventoryRecorder:
     async def replay(self) -> int:
         """Write the spooled records, oldest first, until the spool is empty; how many were
         new (not duplicates)."""
+        async with self._replaying:
+            return await self._replay()
+
+    async def _replay(self) -> int:
         replayed = 0
         batch_size = REPLAY_BATCH
         while batch := await self._spool.oldest(batch_size):

@@ -48,7 +48,9 @@ def test_production_fails_no_check() -> None:
     found = production_scan()
     assert found.parsing_errors == 0
     assert found.failed == []
-    assert found.passed > 600, "the Ray pods and every workload were scanned"
+    # About 460: the Ray pods, Redis, the migration Job. PostgreSQL is a CloudNativePG Cluster,
+    # which checkov does not know (the operator makes its pods, restricted by default).
+    assert found.passed > 400, "the Ray pods and every workload were scanned"
 
 
 def test_every_skip_is_listed_and_has_its_reason() -> None:

@@ -1,6 +1,7 @@
 """medinv_tools.kuberay.crd_refresh, offline: which schema it takes from a CRD, and that a refresh
 of the vendored release rewrites the committed files byte for byte."""
 
+import argparse
 import io
 import json
 from pathlib import Path
@@ -57,7 +58,7 @@ def test_v1_schema_refuses_a_crd_without_v1() -> None:
         crd_refresh.v1_schema(_crd({"v1alpha1": ALPHA, "v2": V1}))
 
 
-VENDORED = sorted(crd_refresh.CRD_FILES)
+VENDORED = sorted(name for up in crd_refresh.UPSTREAMS.values() for name in up.files)
 
 
 def test_every_vendored_schema_is_a_refresh_target() -> None:
@@ -70,23 +71,35 @@ def test_schema_json_reproduces_the_vendored_file(target: str) -> None:
     assert crd_refresh.schema_json(json.loads(committed)).encode() == committed
 
 
+@pytest.mark.parametrize("project", sorted(crd_refresh.UPSTREAMS))
 def test_a_refresh_of_the_vendored_release_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    project: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Upstream serves each CRD as YAML with the schema under spec.versions; a refresh
     downloads them (here: the vendored schemas wrapped back into CRDs) and writes the files."""
-    upstream = {
-        crd_refresh.UPSTREAM.format(version="v1.7.0", name=name): _crd(
+    upstream = crd_refresh.UPSTREAMS[project]
+    served = {
+        upstream.url.format(version=upstream.vendored, name=name): _crd(
             {"v1": json.loads((KUBERAY_CRDS / target).read_text())}
         )
-        for target, name in crd_refresh.CRD_FILES.items()
+        for target, name in upstream.files.items()
     }
 
     def urlopen(url: str, timeout: float) -> io.BytesIO:
-        return io.BytesIO(upstream[url].encode())
+        return io.BytesIO(served[url].encode())
 
     monkeypatch.setattr(crd_refresh.urllib.request, "urlopen", urlopen)
-    written = crd_refresh.refresh("v1.7.0", tmp_path)
-    assert sorted(path.name for path in written) == VENDORED
+    written = crd_refresh.refresh(upstream.vendored, tmp_path, project)
+    assert sorted(path.name for path in written) == sorted(upstream.files)
     for path in written:
         assert path.read_bytes() == (KUBERAY_CRDS / path.name).read_bytes(), path.name
+
+
+def test_the_command_offers_every_project() -> None:
+    from medinv_tools.cli.manifests import register
+
+    commands = argparse.ArgumentParser().add_subparsers()
+    register(commands)
+    crds = commands.choices["kuberay-crds"]
+    [project] = [a for a in crds._actions if a.dest == "project"]
+    assert sorted(project.choices or []) == sorted(crd_refresh.UPSTREAMS)

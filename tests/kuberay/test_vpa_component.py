@@ -37,6 +37,12 @@ def test_production_with_the_component_passes_and_has_both_vpas(repo_copy: Path)
     vpas = {m["metadata"]["name"]: m for m in rendered if m["kind"] == "VerticalPodAutoscaler"}
     assert sorted(vpas) == ["postgres", "redis"]
     assert vpas["redis"]["spec"]["targetRef"]["kind"] == "StatefulSet", "three Sentinel pods"
+    # Production's PostgreSQL is the CloudNativePG Cluster: the recommendation follows it.
+    assert vpas["postgres"]["spec"]["targetRef"] == {
+        "apiVersion": "postgresql.cnpg.io/v1",
+        "kind": "Cluster",
+        "name": "medinv-db",
+    }
     assert all(v["spec"]["updatePolicy"]["updateMode"] == "Off" for v in vpas.values())
     assert all(v["metadata"]["namespace"] == "medical-inventory" for v in vpas.values())
 
@@ -54,18 +60,22 @@ def test_a_vpa_that_would_evict_pods_is_refused(repo_copy: Path) -> None:
 def test_a_misspelled_field_and_a_missing_target_are_refused(repo_copy: Path) -> None:
     root = _with_vpa(repo_copy)
     vpa = root / "kuberay/components/vpa/vpa.yaml"
-    text = vpa.read_text()
-    text = text.replace("controlledResources:", "controlledResource:", 1)
-    # (production's redis-sentinel component points the Redis one at its StatefulSet)
-    text = text.replace("kind: StatefulSet, name: postgres}", "kind: StatefulSet, name: pg-0}")
-    vpa.write_text(text)
+    vpa.write_text(vpa.read_text().replace("controlledResources:", "controlledResource:", 1))
+    # Production points the PostgreSQL one at the Cluster (the Redis one, through the
+    # redis-sentinel component, at its StatefulSet): misname the Cluster there.
+    overlay = root / "kuberay/overlays/production/kustomization.yaml"
+    text = overlay.read_text()
+    assert "kind: Cluster, name: medinv-db}" in text
+    overlay.write_text(
+        text.replace("kind: Cluster, name: medinv-db}", "kind: Cluster, name: medinv-dbx}")
+    )
     problems = _problems(root)
     assert len(problems) == 2
     assert problems[0].startswith("VerticalPodAutoscaler/postgres: spec.resourcePolicy")
     assert "controlledResource" in problems[0]
     assert problems[1] == (
-        "VerticalPodAutoscaler/postgres: targetRef StatefulSet/pg-0 is not a "
-        "DaemonSet/Deployment/StatefulSet of this environment"
+        "VerticalPodAutoscaler/postgres: targetRef Cluster/medinv-dbx is not a "
+        "DaemonSet/Deployment/StatefulSet (or CloudNativePG Cluster) of this environment"
     )
 
 
