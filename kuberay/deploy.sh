@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Deploy one environment of kuberay/ to a cluster, or with --dry-run render + validate offline.
+# Deploy one environment of kuberay/ to a cluster, or with --dry-run render + validate offline
+# (and, given a kube-context, show what applying would change there: kubectl diff).
 #   kuberay/deploy.sh <development|staging|production|base> [kube-context] [--dry-run]
 set -euo pipefail
 
@@ -35,13 +36,20 @@ if grep -Eq '@sha256:0{64}' "$manifest"; then
   if (( ! dry_run )); then echo "$msg" >&2; exit 1; fi
   echo "warning: $msg" >&2
 fi
+kc=(kubectl)
+[[ -n "$context" ]] && kc+=(--context "$context")
 if (( dry_run )); then
   echo "dry run: $env_name renders to $(grep -c '^kind:' "$manifest") objects and passes every check"
+  if [[ -n "$context" ]]; then
+    # What an apply would change in that cluster (server-side, nothing is written). kubectl
+    # diff exits 1 when there are differences: that is its answer, not a failure.
+    status=0
+    "${kc[@]}" diff --server-side --force-conflicts -f "$manifest" || status=$?
+    (( status <= 1 )) || exit "$status"
+  fi
   exit 0
 fi
 
-kc=(kubectl)
-[[ -n "$context" ]] && kc+=(--context "$context")
 for crd in rayservices.ray.io rayclusters.ray.io; do
   "${kc[@]}" get crd "$crd" >/dev/null || {
     echo "CRD $crd missing: install the KubeRay operator (1.7) first" >&2; exit 1; }
