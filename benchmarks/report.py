@@ -26,7 +26,7 @@ def percentiles(latencies_ms: list[float]) -> tuple[float, float]:
 
 def format_table(rows: list[Row], bare: Row, plain: dict[str, Row]) -> str:
     header = (
-        f"{'setup':<14}{'scenario':<16}{'img/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'setup':<14}{'scenario':<34}{'img/s':>8}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'errors':>8}{'÷ bare':>8}{'÷ plain':>9}"
     )
     lines = [header, "-" * len(header)]
@@ -34,7 +34,7 @@ def format_table(rows: list[Row], bare: Row, plain: dict[str, Row]) -> str:
         over_plain = plain.get(row.scenario)
         ratio_plain = f"{row.throughput / over_plain.throughput:.2f}" if over_plain else "-"
         lines.append(
-            f"{row.setup:<14}{row.scenario:<16}{row.throughput:>8.1f}{row.p50_ms:>9.1f}"
+            f"{row.setup:<14}{row.scenario:<34}{row.throughput:>8.1f}{row.p50_ms:>9.1f}"
             f"{row.p99_ms:>9.1f}{row.errors:>8}{row.throughput / bare.throughput:>8.2f}"
             f"{ratio_plain:>9}"
         )
@@ -51,21 +51,26 @@ def save(rows: list[Row], extra: dict[str, object], directory: Path) -> tuple[Pa
     json_path = directory / "latest.json"
     json_path.write_text(json.dumps({"rows": [asdict(r) for r in rows], **extra}, indent=2))
 
-    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
-    labels = [f"{r.setup}\n{r.scenario}" for r in rows]
+    sizes = list(dict.fromkeys(r.scenario.split(" ", 1)[0] for r in rows))
+    figure, axes = plt.subplots(len(sizes), 2, figsize=(13, 4.2 * len(sizes)), squeeze=False)
     colours = {"bare": "#777777", "serve": "#1f77b4", "plain-fastapi": "#ff7f0e"}
-    bar_colours = [colours.get(r.setup, "#2ca02c") for r in rows]
-    left.bar(labels, [r.throughput for r in rows], color=bar_colours)
-    left.set_ylabel("images / s")
-    left.set_title("Throughput")
-    right.bar(labels, [r.p50_ms for r in rows], color=bar_colours, label="p50")
-    right.scatter(labels, [r.p99_ms for r in rows], color="black", marker="_", s=400, label="p99")
-    right.set_yscale("log")
-    right.set_ylabel("latency ms (log)")
-    right.set_title("Latency (p50 bars, p99 marks)")
-    right.legend()
-    for axis in (left, right):
-        axis.tick_params(axis="x", labelrotation=60, labelsize=7)
+    for (left, right), size in zip(axes, sizes, strict=True):
+        mine = [r for r in rows if r.scenario.split(" ", 1)[0] == size]
+        labels = [f"{r.setup}\n{r.scenario.split(' ', 1)[1]}" for r in mine]
+        bar_colours = [colours.get(r.setup, "#2ca02c") for r in mine]
+        left.bar(labels, [r.throughput for r in mine], color=bar_colours)
+        left.set_ylabel("images / s")
+        left.set_title(f"{size}: throughput")
+        right.bar(labels, [r.p50_ms for r in mine], color=bar_colours, label="p50")
+        right.scatter(
+            labels, [r.p99_ms for r in mine], color="black", marker="_", s=400, label="p99"
+        )
+        right.set_yscale("log")
+        right.set_ylabel("latency ms (log)")
+        right.set_title(f"{size}: latency (p50 bars, p99 marks)")
+        right.legend()
+        for axis in (left, right):
+            axis.tick_params(axis="x", labelrotation=70, labelsize=7)
     figure.tight_layout()
     png_path = directory / "latest.png"
     figure.savefig(png_path, dpi=110)

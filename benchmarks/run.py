@@ -1,10 +1,12 @@
-"""Run the whole benchmark: (a) bare pipeline, (b) Ray Serve end to end, (c) plain FastAPI.
+"""Run the whole benchmark: (a) bare pipeline, (b) Ray Serve end to end (and with HAProxy),
+(c) plain FastAPI, on the real workload: 640x480 shelf images and 1280x720 hard camera frames
+(held-out generated sets, benchmarks/workloads.py).
 
     python -m benchmarks.run [--duration 10] [--config configs/serve_config.yaml]
 
-All three see the same images and the same model. Prints a table with the ratios (b)/(a)
-and (b)/(c), the peak resident memory of every Ray process, and writes
-benchmarks/results/latest.{json,png}.
+All see the same images and the same model. Prints a table per size with the ratios (b)/(a)
+and (b)/(c), the mAP of the 300-image held-out sets measured through Serve, the peak resident
+memory of every Ray process, and writes benchmarks/results/latest.{json,png}.
 """
 
 import argparse
@@ -21,10 +23,10 @@ import yaml
 from tqdm import tqdm
 
 from benchmarks.bare import BareResult, run_bare
-from benchmarks.images import shelf_jpegs
 from benchmarks.load import LoadResult, http_load, ws_load
 from benchmarks.memory import MemoryPeak, PeakMemorySampler
 from benchmarks.report import Row, format_table, percentiles, save
+from benchmarks.workloads import WORKLOADS, HeldOutSet, held_out_set, served_map
 from medinv_tools.cluster.local import (
     HAPROXY_ENV,
     LocalCluster,
@@ -52,36 +54,39 @@ BARE_VARIANTS = (  # (label, batch size, intra-op threads, worker threads)
 )
 
 
-def bare_rows(model: ModelRef, images: list[bytes], duration: float) -> list[Row]:
+def bare_rows(model: ModelRef, workloads: dict[str, list[bytes]], duration: float) -> list[Row]:
     """Each variant in a fresh process, so torch's thread pools do not carry over."""
     rows = []
     directory = model_dir(get_settings().models_root, model)
     context = multiprocessing.get_context("spawn")
-    for label, batch_size, threads, workers in BARE_VARIANTS:
-        queue = context.Queue()
-        process = context.Process(
-            target=_bare_in_subprocess,
-            args=(queue, directory, images, batch_size, duration, threads, workers),
-        )
-        process.start()
-        result: BareResult = queue.get()
-        process.join()
-        p50, p99 = percentiles(result.latencies_ms)
-        rows.append(Row("bare", label, result.images_per_s, p50, p99, 0))
+    for size, images in workloads.items():
+        for label, batch_size, threads, workers in BARE_VARIANTS:
+            queue = context.Queue()
+            process = context.Process(
+                target=_bare_in_subprocess,
+                args=(queue, directory, images, batch_size, duration, threads, workers),
+            )
+            process.start()
+            result: BareResult = queue.get()
+            process.join()
+            p50, p99 = percentiles(result.latencies_ms)
+            rows.append(Row("bare", f"{size} {label}", result.images_per_s, p50, p99, 0))
     return rows
 
 
-def load_rows(setup: str, base: str, images: list[bytes], duration: float, ws: bool) -> list[Row]:
-    results: list[LoadResult] = [
-        asyncio.run(http_load(base, images, c, duration)) for c in CONCURRENCY
-    ]
-    if ws:
-        results.append(asyncio.run(ws_load(base, images, 3, duration)))
+def load_rows(
+    setup: str, base: str, workloads: dict[str, list[bytes]], duration: float
+) -> list[Row]:
     rows = []
-    for result in results:
-        p50, p99 = percentiles(result.latencies_ms)
-        scenario = result.label
-        rows.append(Row(setup, scenario, result.throughput, p50, p99, sum(result.errors.values())))
+    for size, images in workloads.items():
+        results: list[LoadResult] = [
+            asyncio.run(http_load(base, images, c, duration)) for c in CONCURRENCY
+        ]
+        results.append(asyncio.run(ws_load(base, images, 3, duration)))
+        for result in results:
+            p50, p99 = percentiles(result.latencies_ms)
+            errors = sum(result.errors.values())
+            rows.append(Row(setup, f"{size} {result.label}", result.throughput, p50, p99, errors))
     return rows
 
 
@@ -97,8 +102,13 @@ BENCH_ENV = {
 
 
 def serve_rows(
-    setup: str, config_path: Path, images: list[bytes], duration: float, env: dict[str, str]
-) -> tuple[list[Row], MemoryPeak]:
+    setup: str,
+    config_path: Path,
+    workloads: dict[str, list[bytes]],
+    duration: float,
+    env: dict[str, str],
+    accuracy_sets: list[HeldOutSet],
+) -> tuple[list[Row], MemoryPeak, dict[str, dict[str, float]]]:
     http_port = free_port()
     run_dir = Path(tempfile.mkdtemp(prefix="medinv-bench-"))
     cluster = LocalCluster(run_dir=run_dir, ports=free_ports())
@@ -109,14 +119,15 @@ def serve_rows(
         cluster.deploy(config)
         wait_for_http_ok(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
         with PeakMemorySampler(pid) as sampler:
-            rows = load_rows(setup, base, images, duration, ws=True)
-        return rows, sampler.peak
+            rows = load_rows(setup, base, workloads, duration)
+        accuracy = {held.workload.name: served_map(base, held) for held in accuracy_sets}
+        return rows, sampler.peak, accuracy
     finally:
         cluster.stop()
 
 
 def plain_rows(
-    model: ModelRef, images: list[bytes], duration: float, threads: int, workers: int
+    model: ModelRef, workloads: dict[str, list[bytes]], duration: float, threads: int, workers: int
 ) -> list[Row]:
     port = free_port()
     command = [
@@ -127,7 +138,7 @@ def plain_rows(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http_ok(f"{base}/v1/ready", 120, lambda: server.poll() is None)
-        return load_rows("plain-fastapi", base, images, duration, ws=True)
+        return load_rows("plain-fastapi", base, workloads, duration)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -143,7 +154,8 @@ def main() -> None:
     )
     parser.add_argument("--config", type=Path, default=Path("configs/serve_config.yaml"))
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per scenario")
-    parser.add_argument("--images", type=int, default=16)
+    parser.add_argument("--images", type=int, default=16, help="distinct images in the load")
+    parser.add_argument("--accuracy-images", type=int, default=300, help="per held-out set")
     args = parser.parse_args()
 
     serve_config = yaml.safe_load(args.config.read_text())
@@ -152,58 +164,67 @@ def main() -> None:
     model = ModelRef.parse(detector["user_config"]["model"])
     threads = int(application["args"]["detector"]["forward_threads"])
     workers = int(application["args"]["detector"]["forward_workers"])
-    images = shelf_jpegs(args.images)
+    data_root = RESULTS / "held-out"
+    held_out = [held_out_set(w, args.accuracy_images, data_root) for w in WORKLOADS]
+    workloads = {h.workload.name: [data for _, data in h.images[: args.images]] for h in held_out}
 
     steps = tqdm(total=4, desc="benchmark", unit="setup")
     steps.set_postfix_str("bare pipeline")
-    bare = bare_rows(model, images, args.duration)
+    bare = bare_rows(model, workloads, args.duration)
     steps.update()
     steps.set_postfix_str("Ray Serve")
-    served, memory = serve_rows("serve", args.config, images, args.duration, {})
+    served, memory, accuracy = serve_rows(
+        "serve", args.config, workloads, args.duration, {}, held_out
+    )
     steps.update()
     steps.set_postfix_str("Ray Serve + HAProxy")
-    served_haproxy, memory_haproxy = serve_rows(
-        "serve+haproxy", args.config, images, args.duration, HAPROXY_ENV
+    served_haproxy, memory_haproxy, _ = serve_rows(
+        "serve+haproxy", args.config, workloads, args.duration, HAPROXY_ENV, []
     )
     steps.update()
     steps.set_postfix_str("plain FastAPI")
-    plain = plain_rows(model, images, args.duration, threads, workers)
+    plain = plain_rows(model, workloads, args.duration, threads, workers)
     steps.update()
     steps.close()
 
-    best_bare = max(bare, key=lambda row: row.throughput)
     rows = [*bare, *served, *served_haproxy, *plain]
     plain_by_scenario = {row.scenario: row for row in plain}
-    print()
-    print(f"model {model}, {len(images)} JPEGs 1280x960, {args.duration:.0f} s per scenario")
-    print(format_table(rows, best_bare, plain_by_scenario))
-    sequential_bare = max((r for r in bare if r.scenario.startswith("1 loop")), key=_speed)
-    bare_b1 = next(r for r in bare if r.scenario == "1 loop, 2 thr, batch=1")
     summary: dict[str, float] = {}
-    for setup, served_rows, peak in (
-        ("serve", served, memory),
-        ("serve+haproxy", served_haproxy, memory_haproxy),
-    ):
-        saturated = max((r for r in served_rows if r.scenario.startswith("http")), key=_speed)
-        stream = next(r for r in served_rows if r.scenario.startswith("ws"))
-        serve_c1 = next(r for r in served_rows if r.scenario == "http c=1")
-        figures = {
-            "saturated_over_best_bare": saturated.throughput / best_bare.throughput,
-            "saturated_over_sequential_bare": saturated.throughput / sequential_bare.throughput,
-            "stream_over_best_bare": stream.throughput / best_bare.throughput,
-            "stream_over_sequential_bare": stream.throughput / sequential_bare.throughput,
-            "c1_p50_minus_bare_b1_p50_ms": serve_c1.p50_ms - bare_b1.p50_ms,
-            "peak_pss_gib": peak.pss_bytes / 2**30,
-            "peak_rss_sum_gib": peak.rss_bytes / 2**30,
-        }
-        print(f"\n{setup}:")
-        for key, value in figures.items():
-            print(f"  {key:<34}{value:8.2f}")
-            summary[f"{setup}.{key}"] = value
     print(
-        f"\ntargets: saturated and stream ≥ 0.85 x bare, c=1 ≤ +10 ms, memory ≤ 3 GiB; "
-        f"best bare = {best_bare.scenario}, sequential bare = {sequential_bare.scenario}"
+        f"\nmodel {model}, {args.images} held-out JPEGs per size, {args.duration:.0f} s a scenario"
     )
+    for size in workloads:
+        of_size = [row for row in rows if row.scenario.startswith(f"{size} ")]
+        size_bare = [row for row in bare if row in of_size]
+        best_bare = max(size_bare, key=_speed)
+        print(f"\n{size} (÷ bare: over {best_bare.scenario})")
+        print(format_table(of_size, best_bare, plain_by_scenario))
+        bare_b1 = next(r for r in size_bare if r.scenario.endswith("1 loop, 2 thr, batch=1"))
+        for setup, served_rows, peak in (
+            ("serve", served, memory),
+            ("serve+haproxy", served_haproxy, memory_haproxy),
+        ):
+            mine = [r for r in served_rows if r in of_size]
+            saturated = max((r for r in mine if " http " in r.scenario), key=_speed)
+            stream = next(r for r in mine if " ws " in r.scenario)
+            serve_c1 = next(r for r in mine if r.scenario.endswith("http c=1"))
+            figures = {
+                "saturated_img_per_s": saturated.throughput,
+                "saturated_over_best_bare": saturated.throughput / best_bare.throughput,
+                "stream_over_best_bare": stream.throughput / best_bare.throughput,
+                "c1_p50_minus_bare_b1_p50_ms": serve_c1.p50_ms - bare_b1.p50_ms,
+                "peak_pss_gib": peak.pss_bytes / 2**30,
+            }
+            print(f"  {setup}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
+            summary |= {f"{size}.{setup}.{k}": v for k, v in figures.items()}
+    print("\naccuracy through Serve (held-out sets):")
+    for size, figures in accuracy.items():
+        print(
+            f"  {size}: {figures['images']:.0f} images, mAP@0.5 {figures['map50']:.3f}, "
+            f"mAP@[.5:.95] {figures['map']:.3f}"
+        )
+        summary |= {f"{size}.served.{k}": v for k, v in figures.items()}
+    print("\ntargets: served ÷ bare ≥ 0.85 at saturation, c=1 ≤ +10 ms above bare")
     json_path, png_path = save(rows, {"model": str(model), "summary": summary}, RESULTS)
     print(f"\nwrote {json_path} and {png_path}")
 

@@ -4,18 +4,15 @@ Each image goes through the same decode, tiling, forward and merge as `/v1/detec
 figures describe what the service returns. `write_metrics` records them in the manifest.
 """
 
-import contextlib
-import io
 import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pycocotools.coco import COCO
-from pycocotools.cocoeval import COCOeval
 from tqdm import tqdm
 
+from medinv_tools.coco_map import coco_map
 from serve_app.core.payloads import DetectParams
 from serve_app.model.loader import load_directory
 from serve_app.model.manifest import read_manifest, write_manifest
@@ -67,7 +64,8 @@ def evaluate(
                     "score": d.score,
                 }
             )
-    stats, per_class = _coco_eval(data_dir, [e.image_id for e in images], results)
+    image_ids = [e.image_id for e in images]
+    stats, per_class = coco_map(data_dir / ANNOTATIONS_FILE, image_ids, results)
     return EvalResult(
         images=len(images),
         map=stats[0],
@@ -75,27 +73,6 @@ def evaluate(
         per_class_ap={coco.categories[cid]: ap for cid, ap in per_class.items()},
         ms_per_image=seconds * 1000.0 / max(1, len(images)),
     )
-
-
-def _coco_eval(
-    data_dir: Path, image_ids: list[int], results: list[dict[str, Any]]
-) -> tuple[list[float], dict[int, float]]:
-    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes
-        truth = COCO(str(data_dir / ANNOTATIONS_FILE))
-        found = truth.loadRes(results) if results else COCO()
-        evaluator = COCOeval(truth, found, iouType="bbox")
-        evaluator.params.imgIds = image_ids
-        evaluator.evaluate()
-        evaluator.accumulate()
-        evaluator.summarize()
-    # precision: [IoU thresholds, recall points, categories, area ranges, max dets]
-    precision = evaluator.eval["precision"][:, :, :, 0, -1]
-    per_class = {}
-    for k, category_id in enumerate(evaluator.params.catIds):
-        values = precision[:, :, k]
-        values = values[values > -1]
-        per_class[int(category_id)] = float(values.mean()) if values.size else float("nan")
-    return [float(v) for v in evaluator.stats], per_class
 
 
 def write_metrics(

@@ -5,14 +5,15 @@ from pathlib import Path
 import pytest
 import torch
 
+from medinv_tools.coco_map import coco_map
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.loader import load_directory
 from serve_app.model.manifest import read_manifest
 from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
-from training.coco import read_coco
-from training.evaluate import _coco_eval, evaluate
+from training.coco import ANNOTATIONS_FILE, read_coco
+from training.evaluate import evaluate
 from training.generate import generate
 from training.recipe import DEMO_TILING, TEST_SETS
 from training.train import CHECKPOINT_FILE, TrainConfig, lr_factor, train
@@ -90,7 +91,8 @@ def test_coco_eval_of_the_ground_truth_itself_is_perfect(tiny_set: Path) -> None
         for b in i.boxes
     ]
 
-    stats, per_class = _coco_eval(tiny_set, [i.image_id for i in coco.images], results)
+    image_ids = [i.image_id for i in coco.images]
+    stats, per_class = coco_map(tiny_set / ANNOTATIONS_FILE, image_ids, results)
 
     assert stats[0] == pytest.approx(1.0) and stats[1] == pytest.approx(1.0)
     assert all(ap == pytest.approx(1.0) for ap in per_class.values() if ap == ap)  # not NaN
