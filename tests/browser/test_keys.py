@@ -28,6 +28,12 @@ def test_a_wrong_key_shows_the_401_message(page: Page, service: Service) -> None
 
     assert page.evaluate("() => sessionStorage.getItem('medinv.apiKey')") == WRONG_KEY
     assert page.evaluate("() => localStorage.length") == 0
+    # Playwright hands over request and socket events as they come in: wait for both (at most
+    # 5 s), since the page may show an answer before its event has been dispatched here.
+    for _ in range(100):
+        if any("/v1/stream" in u for u in urls) and any("/v1/inventory" in u for u in urls):
+            break
+        page.wait_for_timeout(50)
     assert any("/v1/stream" in url for url in urls) and any("/v1/inventory" in url for url in urls)
     assert not [url for url in urls if "not-a-real-secret" in url or "mik_" in url]
 
