@@ -185,7 +185,10 @@ class StreamConnection:
             metrics.stream_closed()
             sender.cancel()
             outstanding = self._scheduler.cancel()
-            await asyncio.gather(sender, *outstanding, return_exceptions=True)
+            # asyncio.wait, not gather: a gather cancelled here would raise the CancelledError
+            # of a task cancelled above, which the anyio scope cancelling this handler (as
+            # Starlette's does on close) does not recognise as its own and lets escape.
+            await asyncio.wait([sender, *outstanding])
         if refusal is not None:
             raise refusal
 
