@@ -50,6 +50,9 @@ class TrainConfig:
     checkpoint_every: int = 500
     # If set, the first PROBE_STEPS steps time the machine and `steps` shrinks to what fits.
     time_budget_s: float | None = None
+    # Fine-tuning: start from these weights (a registered model's state dict) instead of
+    # from scratch; a checkpoint in work_dir still takes precedence.
+    init_weights: Path | None = None
     description: str = ""
     extra_provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -103,7 +106,11 @@ def train(config: TrainConfig) -> ModelManifest:
         [read_coco(path) for path in config.data], config.input_size, flip=True
     )
     template = _template(config, dataset.labels)
-    model = build_model(template).to(device).train()
+    model = build_model(template)
+    if config.init_weights is not None:
+        state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+    model = model.to(device).train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
     )
@@ -152,6 +159,7 @@ def train(config: TrainConfig) -> ModelManifest:
         "weight_decay": config.weight_decay,
         "warmup_steps": config.warmup_steps,
         "seed": config.seed,
+        **({"init_weights": _display_path(config.init_weights)} if config.init_weights else {}),
         "device": _device_name(device),
         "torch": torch.__version__,
         "wall_time_s": round(wall_s, 1),

@@ -1,6 +1,8 @@
 """Typed arguments of the application builder (`args:` in the Serve config) and the
 Detector's `user_config`. Unknown keys are rejected: Ray itself would ignore a typo."""
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from serve_app.core.demo_model import DEFAULT_MODEL
@@ -40,6 +42,12 @@ class StreamArgs(_Strict):
 
 class IngressArgs(_Strict):
     request_timeout_s: float = Field(default=30.0, gt=0)
+    preprocess_in: Literal["preprocessor", "detector"] = Field(
+        default="preprocessor",
+        description="where an image is decoded and cut into model inputs: the Preprocessor "
+        "deployment (CPU workers beside a GPU Detector), or the Detector replica itself (one "
+        "process hop fewer, for nodes where both would share the same CPUs)",
+    )
     max_in_flight_requests: int = Field(
         default=64, ge=1, description="REST detections per ingress replica before 503"
     )

@@ -1,12 +1,17 @@
 """The shipped demo model: SSDlite trained from scratch on generated supply shelves.
 
 `medinv-train demo` (training/) reproduces it; its weights and manifest are committed under
-`models/`, so a fresh checkout serves real detections with no set-up. `DEFAULT_MODEL` is the
-same network exported to ONNX (`medinv-train export-onnx`): the same detections, about three
-times faster on a CPU (docs/models.md#the-shipped-demo-model), so it is what is served.
+`models/`, so a fresh checkout serves real detections with no set-up. `medinv-train
+demo-photos` fine-tunes it against real photographs (far fewer false items on real photos)
+and exports that to ONNX (`medinv-train export-onnx`: the same detections, about three times
+faster on a CPU): `DEFAULT_MODEL`, what is served (docs/models.md#the-shipped-demo-model).
 """
 
 from serve_app.core.payloads import ModelRef
 
 DEMO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.0.0")
-DEFAULT_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.1.0")
+# The demo model fine-tuned against real photographs (`medinv-train demo-photos`), and its
+# ONNX export: the served default.
+PHOTO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.2.0")
+PHOTO_MODEL_ONNX = ModelRef(name="medical-supplies-ssdlite", version="1.3.0")
+DEFAULT_MODEL = PHOTO_MODEL_ONNX

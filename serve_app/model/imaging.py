@@ -13,6 +13,7 @@ from io import BytesIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from serve_app.core.args import LimitsArgs
 from serve_app.core.errors import (
     ImageTooLargeError,
     InvalidImageError,
@@ -39,6 +40,14 @@ class ImageLimits:
     # Model inputs (tiles) one image may become: each costs a forward. Within max_pixels a
     # 400000 x 100 strip would be 1250 tiles of a 480-pixel tiling.
     max_views: int = 64
+
+    @classmethod
+    def of(cls, limits: LimitsArgs) -> "ImageLimits":
+        return cls(
+            max_bytes=limits.max_body_bytes,
+            max_pixels=limits.max_pixels,
+            max_views=limits.max_views_per_image,
+        )
 
 
 def check_media_type(content_type: str | None) -> None:

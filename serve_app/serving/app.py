@@ -28,7 +28,7 @@ def build_app(args: dict[str, Any]) -> Application:
     detector = (
         _deployment(Detector)
         .options(name=DETECTOR_DEPLOYMENT, user_config=DetectorUserConfig().model_dump())
-        .bind(app_args.detector)
+        .bind(app_args.detector, app_args.ingress.limits)
     )
     camera_poller = _deployment(CameraPollerDeployment).bind(app_args.cameras)
     return _deployment(Ingress).bind(preprocessor, detector, camera_poller, app_args.ingress)

@@ -13,7 +13,7 @@ import numpy.typing as npt
 import torch
 from ray import serve
 
-from serve_app.core.args import DetectorArgs, DetectorUserConfig
+from serve_app.core.args import DetectorArgs, DetectorUserConfig, LimitsArgs
 from serve_app.core.errors import ModelLoadError, ModelNotFoundError, NotReadyError
 from serve_app.core.metrics import DetectorMetrics
 from serve_app.core.payloads import (
@@ -25,6 +25,7 @@ from serve_app.core.payloads import (
     PreprocessedImage,
 )
 from serve_app.core.settings import get_settings
+from serve_app.model.imaging import ImageLimits, preprocess_image
 from serve_app.model.inference import MAX_PINNED_MODELS, DetectionModel
 from serve_app.model.loader import load_registered
 from serve_app.model.manifest import list_manifests
@@ -44,8 +45,9 @@ class _Job:
 
 @serve.deployment(name="Detector")
 class Detector:
-    def __init__(self, args: DetectorArgs) -> None:
+    def __init__(self, args: DetectorArgs, limits: LimitsArgs) -> None:
         self._model: DetectionModel | None = None
+        self._limits = ImageLimits.of(limits)
         self._swap: asyncio.Task[None] | None = None
         self._config = DetectorUserConfig()
         self._forward_workers = args.forward_workers
@@ -70,6 +72,10 @@ class Detector:
             thread_name_prefix="model-load",
             initializer=_set_forward_threads,
             initargs=(1,),
+        )
+        # `detect_encoded` decodes here (Pillow and NumPy release the GIL), beside the forwards.
+        self._preprocess_pool = ThreadPoolExecutor(
+            max_workers=args.forward_workers, thread_name_prefix="preprocess"
         )
         _set_forward_threads(args.forward_threads)
         # serve.batch applied here rather than as a decorator: max_concurrent_batches comes
@@ -125,8 +131,26 @@ class Detector:
         A request routed with a multiplexed model id runs on that version; others on the
         active model as it was when the request arrived, even if a swap lands meanwhile.
         """
+        model = await self._request_model()
+        return await self._detect_views(model, image, params)
+
+    async def detect_encoded(self, data: bytes, params: DetectParams) -> DetectionResult:
+        """`detect` on an encoded image, decoded and cut into views in this replica
+        (`ingress.preprocess_in: detector`)."""
+        model = await self._request_model()
+        loop = asyncio.get_running_loop()
+        image = await loop.run_in_executor(
+            self._preprocess_pool, preprocess_image, data, model.manifest.input_spec, self._limits
+        )
+        return await self._detect_views(model, image, params)
+
+    async def _request_model(self) -> DetectionModel:
         pinned = serve.get_multiplexed_model_id()
-        model = await self._pinned_model(pinned) if pinned else self._require_model()
+        return await self._pinned_model(pinned) if pinned else self._require_model()
+
+    async def _detect_views(
+        self, model: DetectionModel, image: PreprocessedImage, params: DetectParams
+    ) -> DetectionResult:
         started = time.perf_counter()
         raws = await asyncio.gather(
             *(self.detect_batch(_Job(view.pixels, model)) for view in image.views)

@@ -33,6 +33,7 @@ class Ingress:
             args.request_timeout_s,
             ServeConfigClient(settings.ray_dashboard_url, auth_token()),
             serve.get_replica_context().app_name,
+            args.preprocess_in,
         )
         # Connects lazily; the schema is migrated beforehand (`medinv migrate`), never here.
         self._inventory = InventoryRecorder.open(settings)

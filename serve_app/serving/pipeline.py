@@ -2,7 +2,8 @@
 
 `ServePipeline` composes the Preprocessor and Detector handles: the preprocessor's response
 is passed straight into the detector call, so the decoded image never passes through the
-ingress. The ingress module imports this one and never imports torch.
+ingress. With `preprocess_in: detector` the encoded image goes to the Detector alone, which
+decodes it on its own threads. The ingress module imports this one and never imports torch.
 
 Every call it makes is idempotent (a detection records nothing; the ingress does), so one
 that a replica's death cut short is sent once more within the same deadline. Work whose
@@ -13,7 +14,7 @@ its queued views never reach a forward.
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 from ray.exceptions import RayActorError, RayTaskError, WorkerCrashedError
 from ray.serve.exceptions import (
@@ -60,7 +61,9 @@ class ServePipeline:
         timeout_s: float,
         control: ServeConfigClient,
         app_name: str,
+        preprocess_in: Literal["preprocessor", "detector"] = "preprocessor",
     ) -> None:
+        self._preprocess_in_detector = preprocess_in == "detector"
         self._preprocessor = preprocessor
         self._detector = detector
         self._timeout_s = timeout_s
@@ -87,6 +90,8 @@ class ServePipeline:
             detector = self._detector.options(multiplexed_model_id=str(model))
 
         def send() -> tuple[Response, ...]:
+            if self._preprocess_in_detector:
+                return (detector.detect_encoded.remote(data, params),)
             preprocessed = self._preprocessor.process.remote(data, summary.input)
             return detector.detect.remote(preprocessed, params), preprocessed
 

@@ -12,11 +12,7 @@ from serve_app.model.imaging import ImageLimits, preprocess_image
 @serve.deployment(name="Preprocessor")
 class Preprocessor:
     def __init__(self, limits: LimitsArgs) -> None:
-        self._limits = ImageLimits(
-            max_bytes=limits.max_body_bytes,
-            max_pixels=limits.max_pixels,
-            max_views=limits.max_views_per_image,
-        )
+        self._limits = ImageLimits.of(limits)
 
     def process(self, data: bytes, spec: InputSpec) -> PreprocessedImage:
         # Sync on purpose: Serve runs it in a thread so the replica's event loop stays free.

@@ -76,11 +76,14 @@ def test_serve_config_is_the_source_plus_kuberay_and_local_overrides() -> None:
     assert detector["autoscaling_config"]["max_replicas"] == 2  # from the local overrides
     ingress = deployments["Ingress"]
     assert ingress["ray_actor_options"]["label_selector"] == {"medical-inventory/pool": "cpu"}
-    # Everything else comes from configs/serve_config.yaml.
+    # Everything else comes from configs/serve_config.yaml, but for where images are decoded:
+    # the GPU Detector only detects (kuberay/base).
     source = yaml.safe_load(SERVE_CONFIG.read_text())
-    assert (
-        config["applications"][0]["args"]["ingress"] == source["applications"][0]["args"]["ingress"]
-    )
+    ingress_args = config["applications"][0]["args"]["ingress"]
+    assert ingress_args == {
+        **source["applications"][0]["args"]["ingress"],
+        "preprocess_in": "preprocessor",
+    }
 
 
 def test_the_local_overrides_name_known_deployments_only() -> None:

@@ -105,3 +105,52 @@ def test_a_model_that_cannot_load_leaves_the_current_one_serving(
         _wait_for_batching(
             serve_service, {"max_batch_size": _detector(original)["user_config"]["max_batch_size"]}
         )
+
+
+def _ingress_args(config: dict[str, Any]) -> dict[str, Any]:
+    ingress: dict[str, Any] = config["applications"][0]["args"]["ingress"]
+    return ingress
+
+
+def test_either_preprocessing_placement_gives_the_same_detections(
+    serve_service: ServeService,
+) -> None:
+    original = serve_service.config
+    placement = _ingress_args(original)["preprocess_in"]
+    before = _detect_example(serve_service)
+    other = copy.deepcopy(original)
+    _ingress_args(other)["preprocess_in"] = (
+        "preprocessor" if placement == "detector" else "detector"
+    )
+    try:
+        after = _redeploy_and_detect(serve_service, other)
+    finally:
+        _redeploy_and_detect(serve_service, original)
+
+    assert after.counts == before.counts and after.detections, "the example shows supplies"
+    for a, b in zip(after.detections, before.detections, strict=True):
+        assert a.label == b.label
+        assert a.score == pytest.approx(b.score, abs=1e-4)
+        assert a.box == pytest.approx(b.box, abs=0.05)
+
+
+def _redeploy_and_detect(service: ServeService, config: dict[str, Any]) -> DetectionResult:
+    """Deploy changed application args (every replica restarts), then detect once the new
+    Ingress and Detector replicas serve."""
+    before = service.replica_ids()
+    service.cluster.deploy(config)
+    deadline = time.monotonic() + 180
+    while True:
+        now = service.replica_ids()
+        restarted = all(
+            now.get(name) and not now[name] & before[name] for name in ("Ingress", "Detector")
+        )
+        if restarted and service.cluster.serve_status(APP_NAME) == "RUNNING":
+            try:
+                return _detect_example(service)
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+        elif time.monotonic() > deadline:
+            raise AssertionError(f"replicas {now} did not replace {before} in time")
+        time.sleep(1)

@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 
 from training.synth.items import CLASS_NAMES, CLASSES
+from training.synth.photos import HELD_OUT_PHOTOS, TRAINING_PHOTOS, photo, photo_crop
 from training.synth.scene import render_scene
 from training.synth.splits import HARD, SPLITS, STANDARD
+
+SHELF_SPLITS = sorted(name for name, spec in SPLITS.items() if spec.shelves[1] > 0)
 
 
 @pytest.mark.parametrize("split", sorted(SPLITS))
@@ -24,7 +27,7 @@ def test_there_are_at_least_ten_distinct_classes() -> None:
     assert len(set(CLASS_NAMES)) == len(CLASS_NAMES)
 
 
-@pytest.mark.parametrize("split", sorted(SPLITS))
+@pytest.mark.parametrize("split", SHELF_SPLITS)
 def test_annotations_are_sane(split: str) -> None:
     spec = SPLITS[split]
     seen: set[int] = set()
@@ -58,3 +61,31 @@ def test_hard_frames_are_dimmer_than_standard_ones() -> None:
     standard = np.mean([np.asarray(render_scene(STANDARD, s)[0]).mean() for s in range(3)])
 
     assert hard < 0.8 * standard
+
+
+def test_photo_negatives_show_no_supply_and_are_photographs() -> None:
+    for seed in range(4):
+        image, annotations, _ = render_scene(SPLITS["photo"], seed)
+        assert annotations == []
+        # A photograph, not the painted wall: far more distinct colours than its few tones.
+        assert len(set(image.getdata())) > 5000
+
+
+def test_photo_walls_change_the_background_and_keep_the_shelf_boxes() -> None:
+    plain = [render_scene(SPLITS["standard"], seed) for seed in range(6)]
+    photo_walls = [render_scene(SPLITS["standard-photo"], seed) for seed in range(6)]
+
+    assert any(
+        not np.array_equal(np.asarray(a[0]), np.asarray(b[0]))
+        for a, b in zip(plain, photo_walls, strict=True)
+    )
+    assert all(annotations for _, annotations, _ in photo_walls)
+
+
+def test_training_and_held_out_photos_are_disjoint_and_load() -> None:
+    assert not set(TRAINING_PHOTOS) & set(HELD_OUT_PHOTOS)
+    for name in TRAINING_PHOTOS + HELD_OUT_PHOTOS:
+        image = photo(name)
+        assert image.mode == "RGB" and min(image.size) >= 150, name
+    crop = photo_crop(np.random.default_rng(0), 300, 200)
+    assert crop.size == (300, 200) and crop.mode == "RGBA"

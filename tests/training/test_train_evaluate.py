@@ -6,21 +6,23 @@ import pytest
 import torch
 
 from medinv_tools.coco_map import coco_map
-from serve_app.core.demo_model import DEMO_MODEL
+from medinv_tools.paths import REPO_ROOT
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
 from serve_app.core.payloads import ModelRef
 from serve_app.model.loader import load_directory
-from serve_app.model.manifest import read_manifest
+from serve_app.model.manifest import model_dir, read_manifest
 from serve_app.model.runtime import RuntimeOptions
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 from training.coco import ANNOTATIONS_FILE, read_coco
 from training.evaluate import evaluate
 from training.generate import generate
-from training.recipe import DEMO_TILING, TEST_SETS
+from training.real_photos import METRICS_KEY, false_items
+from training.recipe import DEMO_TILING, QUICK_TEST_IMAGES, TEST_SETS
 from training.train import CHECKPOINT_FILE, TrainConfig, lr_factor, train
 
-# The recorded figures were measured on these first images of each held-out set.
-QUICK = {"standard": ("standard_quick", 24), "hard": ("hard_quick", 12)}
 TOLERANCE = 0.03
+# The torch model of the first recipe, and the served default (the fine-tuned ONNX export).
+SHIPPED = [DEMO_MODEL, DEFAULT_MODEL]
 
 
 @pytest.fixture(scope="module")
@@ -99,19 +101,30 @@ def test_coco_eval_of_the_ground_truth_itself_is_perfect(tiny_set: Path) -> None
 
 
 @pytest.mark.parametrize("split", ["standard", "hard"])
-def test_the_demo_model_stays_within_its_recorded_figures(
-    split: str, shipped_demo_dir: Path, tmp_path: Path
+@pytest.mark.parametrize("ref", SHIPPED, ids=str)
+def test_a_shipped_model_stays_within_its_recorded_figures(
+    split: str, ref: ModelRef, tmp_path: Path
 ) -> None:
     """Regenerates the first images of a held-out set and evaluates the shipped model on them."""
-    name, count = QUICK[split]
-    recorded = read_manifest(shipped_demo_dir).metrics[name]
+    directory = model_dir(REPO_ROOT / "models", ref)
+    name, count = QUICK_TEST_IMAGES[split]
+    recorded = read_manifest(directory).metrics[name]
     held_out = TEST_SETS[split]
     data = tmp_path / split
     generate(held_out.split, count, held_out.base_seed, data, workers=2)
 
-    result = evaluate(shipped_demo_dir, data, "cpu")
+    result = evaluate(directory, data, "cpu")
 
-    assert read_manifest(shipped_demo_dir).ref == DEMO_MODEL
     assert result.images == recorded["images"] == count
     assert abs(result.map50 - recorded["map50"]) <= TOLERANCE, (result.map50, recorded)
     assert abs(result.map - recorded["map"]) <= TOLERANCE, (result.map, recorded)
+
+
+def test_the_served_model_reports_what_its_manifest_says_on_held_out_real_photos() -> None:
+    directory = model_dir(REPO_ROOT / "models", DEFAULT_MODEL)
+    recorded = read_manifest(directory).metrics[METRICS_KEY]
+
+    measured = false_items(directory, "cpu")
+
+    assert measured.images == recorded["images"]
+    assert measured.false_items == recorded["false_items"], measured.worst

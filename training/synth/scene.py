@@ -14,6 +14,7 @@ from training.synth.camera import CameraSpec, apply_camera
 from training.synth.colors import jitter, pick, shade
 from training.synth.distractors import paint_distractor
 from training.synth.items import CLASSES
+from training.synth.photos import photo_crop
 
 BOARD_COLORS = [(150, 110, 70), (185, 185, 190), (235, 235, 230), (110, 85, 60), (90, 95, 105)]
 WALL_COLORS = [(225, 225, 215), (200, 210, 220), (235, 230, 210), (170, 175, 180), (215, 200, 190)]
@@ -33,6 +34,8 @@ class SceneSpec:
     clutter: tuple[int, int]  # loose distractors anywhere in the frame
     min_visible: float  # an item with less of itself visible gets no box
     camera: CameraSpec
+    photo_wall: float = 0.0  # chance the wall behind the shelves is a real photograph
+    photo_patches: tuple[int, int] = (0, 0)  # loose pieces of real photographs in the frame
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ def render_scene(spec: SceneSpec, seed: int) -> tuple[Image.Image, list[Annotati
     canvas = _background(rng, spec)
     layers = _shelf_layers(rng, spec, canvas)
     layers += _clutter_layers(rng, spec)
+    layers += _photo_layers(rng, spec)
     owners = np.zeros((spec.height, spec.width), dtype=np.int32)
     full_area: dict[int, int] = {}
     for layer in layers:
@@ -69,6 +73,9 @@ def render_scene(spec: SceneSpec, seed: int) -> tuple[Image.Image, list[Annotati
 
 
 def _background(rng: np.random.Generator, spec: SceneSpec) -> Image.Image:
+    # Only specs that ask for photos draw for them: the older splits render as they did.
+    if spec.photo_wall > 0 and rng.random() < spec.photo_wall:
+        return photo_crop(rng, spec.width, spec.height)
     wall = np.array(jitter(rng, pick(rng, WALL_COLORS), 25), dtype=np.float32)
     rows = np.linspace(float(rng.uniform(0.8, 1.0)), float(rng.uniform(0.9, 1.15)), spec.height)
     texture = rng.normal(1.0, 0.04, size=(spec.height // 16 + 1, spec.width // 16 + 1))
@@ -84,6 +91,8 @@ def _background(rng: np.random.Generator, spec: SceneSpec) -> Image.Image:
 
 def _shelf_layers(rng: np.random.Generator, spec: SceneSpec, canvas: Image.Image) -> list[_Layer]:
     boards = int(rng.integers(spec.shelves[0], spec.shelves[1] + 1))
+    if boards == 0:
+        return []
     board_color = jitter(rng, pick(rng, BOARD_COLORS), 15)
     thickness = max(4, round(spec.height * float(rng.uniform(0.012, 0.03))))
     spacing = spec.height / boards
@@ -144,6 +153,23 @@ def _clutter_layers(rng: np.random.Generator, spec: SceneSpec) -> list[_Layer]:
         image = paint_distractor(rng, int(rng.integers(spec.item_size[0], spec.item_size[1] + 1)))
         x = int(rng.integers(-image.width // 3, spec.width - image.width // 2))
         y = int(rng.integers(-image.height // 3, spec.height - image.height // 2))
+        layers.append(_Layer(image, x, y, owner=0))
+    return layers
+
+
+def _photo_layers(rng: np.random.Generator, spec: SceneSpec) -> list[_Layer]:
+    low, high = spec.photo_patches
+    if high == 0:
+        return []
+    layers = []
+    for _ in range(int(rng.integers(low, high + 1))):
+        long_side = int(rng.integers(spec.item_size[0], 2 * spec.item_size[1] + 1))
+        aspect = float(rng.uniform(0.5, 2.0))
+        width = max(8, round(long_side * min(1.0, aspect)))
+        height = max(8, round(long_side / max(1.0, aspect)))
+        image = photo_crop(rng, width, height)
+        x = int(rng.integers(-width // 3, spec.width - width // 2))
+        y = int(rng.integers(-height // 3, spec.height - height // 2))
         layers.append(_Layer(image, x, y, owner=0))
     return layers
 

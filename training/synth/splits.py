@@ -61,4 +61,18 @@ HARD = SceneSpec(
 # Training views of hard scenes at the scale the detector sees a tile of a hard frame.
 HARD_TILE = replace(HARD, width=480, height=480, shelves=(2, 3), clutter=(1, 3))
 
-SPLITS: dict[str, SceneSpec] = {"standard": STANDARD, "hard": HARD, "hard-tile": HARD_TILE}
+# The same shelves against real photographs (training/synth/photos.py): as the wall, and as
+# loose pieces in front of it.
+STANDARD_PHOTO = replace(STANDARD, photo_wall=0.6, photo_patches=(0, 3))
+HARD_TILE_PHOTO = replace(HARD_TILE, photo_wall=0.6, photo_patches=(1, 3))
+# Negatives: a real photograph, now and then with a few loose pieces of others, and no supply.
+PHOTO = replace(STANDARD, shelves=(0, 0), photo_wall=1.0, photo_patches=(0, 2))
+
+SPLITS: dict[str, SceneSpec] = {
+    "standard": STANDARD,
+    "hard": HARD,
+    "hard-tile": HARD_TILE,
+    "standard-photo": STANDARD_PHOTO,
+    "hard-tile-photo": HARD_TILE_PHOTO,
+    "photo": PHOTO,
+}
