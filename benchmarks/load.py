@@ -13,6 +13,9 @@ from medinv_client import NO_RETRIES, ApiError, AsyncClient, StreamResult, Trans
 TIMEOUT_S = 60.0
 
 
+WARMUP_S = 2.0  # each scenario's load before its measured part
+
+
 @dataclass
 class LoadResult:
     label: str
@@ -46,7 +49,7 @@ def load_client(base: str, connections: int, api_key: str | None = None) -> Asyn
 
 
 async def http_load(
-    base: str, images: list[bytes], concurrency: int, duration_s: float, warmup_s: float = 2.0
+    base: str, images: list[bytes], concurrency: int, duration_s: float, warmup_s: float = WARMUP_S
 ) -> LoadResult:
     """`concurrency` workers, each posting the next image as soon as the last was answered."""
     result = LoadResult(label=f"http c={concurrency}", concurrency=concurrency)
@@ -85,7 +88,7 @@ async def http_load(
 
 
 async def ws_load(
-    base: str, images: list[bytes], window: int, duration_s: float, warmup_s: float = 2.0
+    base: str, images: list[bytes], window: int, duration_s: float, warmup_s: float = WARMUP_S
 ) -> LoadResult:
     """Keep `window` frames outstanding on one stream (the client's window, no frame dropped
     on this side); count results per second and the service's own latency of each."""

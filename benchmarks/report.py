@@ -41,6 +41,23 @@ def format_table(rows: list[Row], bare: Row, plain: dict[str, Row]) -> str:
     return "\n".join(lines)
 
 
+def format_cpu(cpu: dict[str, dict[str, dict[str, float]]]) -> str:
+    """One column per setup and size, one row per role: CPU ms per answered image."""
+    columns = [(setup, size) for setup, by_size in cpu.items() for size in by_size]
+    roles = sorted(
+        {role for by_size in cpu.values() for by_role in by_size.values() for role in by_role},
+        key=lambda role: -max(cpu[s][z].get(role, 0.0) for s, z in columns),
+    )
+    header = f"{'process':<32}" + "".join(f"{f'{s} {z}':>24}" for s, z in columns)
+    lines = [header, "-" * len(header)]
+    for role in roles:
+        cells = "".join(f"{cpu[s][z].get(role, 0.0):>24.1f}" for s, z in columns)
+        lines.append(f"{role:<32}{cells}")
+    totals = "".join(f"{sum(cpu[s][z].values()):>24.1f}" for s, z in columns)
+    lines.append(f"{'total':<32}{totals}")
+    return "\n".join(lines)
+
+
 def save(rows: list[Row], extra: dict[str, object], directory: Path) -> tuple[Path, Path]:
     import matplotlib
 

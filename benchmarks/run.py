@@ -23,9 +23,10 @@ import yaml
 from tqdm import tqdm
 
 from benchmarks.bare import BareResult, run_bare
-from benchmarks.load import LoadResult, http_load, ws_load
+from benchmarks.cpu import cpu_by_role, tree_cpu_s
+from benchmarks.load import WARMUP_S, LoadResult, http_load, ws_load
 from benchmarks.memory import MemoryPeak, PeakMemorySampler
-from benchmarks.report import Row, format_table, percentiles, save
+from benchmarks.report import Row, format_cpu, format_table, percentiles, save
 from benchmarks.workloads import WORKLOADS, HeldOutSet, held_out_set, served_map
 from medinv_tools.cluster.local import (
     HAPROXY_ENV,
@@ -74,20 +75,34 @@ def bare_rows(model: ModelRef, workloads: dict[str, list[bytes]], duration: floa
     return rows
 
 
+# Where the CPU goes is measured at saturation, the last HTTP concurrency.
+CPU_ACCOUNTED = CONCURRENCY[-1]
+CpuPerImage = dict[str, dict[str, float]]  # size: role: CPU ms per answered image
+
+
 def load_rows(
-    setup: str, base: str, workloads: dict[str, list[bytes]], duration: float
-) -> list[Row]:
+    setup: str, base: str, workloads: dict[str, list[bytes]], duration: float, service_pid: int
+) -> tuple[list[Row], CpuPerImage]:
     rows = []
+    cpu: CpuPerImage = {}
     for size, images in workloads.items():
-        results: list[LoadResult] = [
-            asyncio.run(http_load(base, images, c, duration)) for c in CONCURRENCY
-        ]
+        results: list[LoadResult] = []
+        for concurrency in CONCURRENCY:
+            before = tree_cpu_s(service_pid)
+            result = asyncio.run(http_load(base, images, concurrency, duration))
+            if concurrency == CPU_ACCOUNTED:
+                # The warm-up's images are not counted, so its CPU is left out in proportion.
+                spent = cpu_by_role(before, tree_cpu_s(service_pid))
+                share = result.elapsed_s / (result.elapsed_s + WARMUP_S)
+                answered = max(1, result.completed)
+                cpu[size] = {r: s * share * 1000 / answered for r, s in spent.items()}
+            results.append(result)
         results.append(asyncio.run(ws_load(base, images, 3, duration)))
         for result in results:
             p50, p99 = percentiles(result.latencies_ms)
             errors = sum(result.errors.values())
             rows.append(Row(setup, f"{size} {result.label}", result.throughput, p50, p99, errors))
-    return rows
+    return rows, cpu
 
 
 # The benchmark sends the same few images over and over: measure detections, not the result
@@ -108,7 +123,7 @@ def serve_rows(
     duration: float,
     env: dict[str, str],
     accuracy_sets: list[HeldOutSet],
-) -> tuple[list[Row], MemoryPeak, dict[str, dict[str, float]]]:
+) -> tuple[list[Row], MemoryPeak, dict[str, dict[str, float]], CpuPerImage]:
     http_port = free_port()
     run_dir = Path(tempfile.mkdtemp(prefix="medinv-bench-"))
     cluster = LocalCluster(run_dir=run_dir, ports=free_ports())
@@ -119,16 +134,16 @@ def serve_rows(
         cluster.deploy(config)
         wait_for_http_ok(f"{base}/v1/ready", 180, lambda: cluster.pid() is not None)
         with PeakMemorySampler(pid) as sampler:
-            rows = load_rows(setup, base, workloads, duration)
+            rows, cpu = load_rows(setup, base, workloads, duration, pid)
         accuracy = {held.workload.name: served_map(base, held) for held in accuracy_sets}
-        return rows, sampler.peak, accuracy
+        return rows, sampler.peak, accuracy, cpu
     finally:
         cluster.stop()
 
 
 def plain_rows(
     model: ModelRef, workloads: dict[str, list[bytes]], duration: float, threads: int, workers: int
-) -> list[Row]:
+) -> tuple[list[Row], CpuPerImage]:
     port = free_port()
     command = [
         sys.executable, "-m", "benchmarks.plain_server", "--port", str(port),
@@ -138,7 +153,7 @@ def plain_rows(
     try:
         base = f"http://127.0.0.1:{port}"
         wait_for_http_ok(f"{base}/v1/ready", 120, lambda: server.poll() is None)
-        return load_rows("plain-fastapi", base, workloads, duration)
+        return load_rows("plain-fastapi", base, workloads, duration, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -173,17 +188,17 @@ def main() -> None:
     bare = bare_rows(model, workloads, args.duration)
     steps.update()
     steps.set_postfix_str("Ray Serve")
-    served, memory, accuracy = serve_rows(
+    served, memory, accuracy, cpu_serve = serve_rows(
         "serve", args.config, workloads, args.duration, {}, held_out
     )
     steps.update()
     steps.set_postfix_str("Ray Serve + HAProxy")
-    served_haproxy, memory_haproxy, _ = serve_rows(
+    served_haproxy, memory_haproxy, _, cpu_haproxy = serve_rows(
         "serve+haproxy", args.config, workloads, args.duration, HAPROXY_ENV, []
     )
     steps.update()
     steps.set_postfix_str("plain FastAPI")
-    plain = plain_rows(model, workloads, args.duration, threads, workers)
+    plain, cpu_plain = plain_rows(model, workloads, args.duration, threads, workers)
     steps.update()
     steps.close()
 
@@ -217,6 +232,15 @@ def main() -> None:
             }
             print(f"  {setup}: " + ", ".join(f"{k} {v:.2f}" for k, v in figures.items()))
             summary |= {f"{size}.{setup}.{k}": v for k, v in figures.items()}
+    cpu = {"serve": cpu_serve, "serve+haproxy": cpu_haproxy, "plain-fastapi": cpu_plain}
+    print(f"\nCPU ms per image at http c={CPU_ACCOUNTED}, by process (both cores: 2000 ms/s):")
+    print(format_cpu(cpu))
+    summary |= {
+        f"{size}.{setup}.cpu_ms_per_image.{role}": ms
+        for setup, by_size in cpu.items()
+        for size, by_role in by_size.items()
+        for role, ms in by_role.items()
+    }
     print("\naccuracy through Serve (held-out sets):")
     for size, figures in accuracy.items():
         print(

@@ -58,8 +58,22 @@ def match_items(
     detections: list[dict[str, Any]], items: list[dict[str, Any]], iou: float = 0.5
 ) -> tuple[int, int, int]:
     """(matched, missed, extra): greedy one-to-one matching of same-label boxes at `iou`."""
+    used = _matched_detections(detections, items, iou)
+    return len(used), len(items) - len(used), len(detections) - len(used)
+
+
+def extra_detections(
+    detections: list[dict[str, Any]], items: list[dict[str, Any]], iou: float = 0.5
+) -> list[dict[str, Any]]:
+    """The detections that `match_items` matches to no item."""
+    used = _matched_detections(detections, items, iou)
+    return [d for index, d in enumerate(detections) if index not in used]
+
+
+def _matched_detections(
+    detections: list[dict[str, Any]], items: list[dict[str, Any]], iou: float
+) -> set[int]:
     used: set[int] = set()
-    matched = 0
     for item in items:
         for index, detection in enumerate(detections):
             if (
@@ -68,6 +82,5 @@ def match_items(
                 and box_iou(detection["box"], item["box"]) >= iou
             ):
                 used.add(index)
-                matched += 1
                 break
-    return matched, len(items) - matched, len(detections) - len(used)
+    return used

@@ -8,13 +8,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from medinv_tools.local_pipeline import LocalPipeline
+from medinv_tools.paths import REPO_ROOT
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
-from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL, PHOTO_MODEL
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
-from serve_app.model.manifest import read_manifest
+from serve_app.model.manifest import model_dir, read_manifest
 from serve_app.serving.pipeline import ServePipeline
 from serve_app.serving.serve_control import ServeConfigClient
 from tests.conftest import UNTRAINED_MODEL
@@ -59,8 +60,12 @@ def test_models_lists_every_version_with_its_metrics(
             "stride": None,
         }
     )
-    for split in ("standard", "hard"):  # the export's mAP is the torch model's (within 0.005)
-        assert abs(exported["metrics"][split]["map"] - demo["metrics"][split]["map"]) <= 0.005
+    # The served model is the export of the fine-tuned torch model: the same mAP (within 0.005).
+    assert exported["training"]["exported_from"] == str(PHOTO_MODEL)
+    assert exported["training"]["source_training"]["recipe"] == "medinv-train demo-photos"
+    source = read_manifest(model_dir(REPO_ROOT / "models", PHOTO_MODEL)).metrics
+    for split in ("standard", "hard"):
+        assert abs(exported["metrics"][split]["map"] - source[split]["map"]) <= 0.005
     assert body["batching"]["concurrent_batches"] == 2
 
 
