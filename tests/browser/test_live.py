@@ -123,7 +123,12 @@ def test_boxes_are_drawn_for_the_examples_items_and_counted_as_the_api_does(
     wait_for_answers(page, 3)
 
     drawn: list[dict[str, Any]] = page.evaluate(READ_DRAWN)
-    assert Counter(d["label"] for d in drawn) == example_items()
+    drawn_labels = Counter(d["label"] for d in drawn)
+    assert not example_items() - drawn_labels, "every item of the example has a box"
+    # The served model may also box the glove box that the right edge cuts, which the ground
+    # truth leaves out (less than half of it shows): nothing else.
+    assert (drawn_labels - example_items()).keys() <= {"glove_box"}, drawn_labels
+    assert drawn_labels.total() <= example_items().total() + 1, drawn_labels
     for detection in drawn:
         color = label_color(detection["label"])
         assert any(near(pixel, color) for pixel in detection["edge"]), detection
