@@ -78,9 +78,13 @@ def evaluate(
 def write_metrics(
     model_directory: Path, split: str, result: EvalResult, data: dict[str, Any]
 ) -> None:
+    record_figures(model_directory, split, {**result.as_metrics(), "data": data})
+
+
+def record_figures(model_directory: Path, key: str, figures: dict[str, Any]) -> None:
+    """Put `figures` under `metrics.<key>` of the model's manifest, replacing what was there."""
     manifest = read_manifest(model_directory)
-    metrics = dict(manifest.metrics)
-    metrics[split] = {**result.as_metrics(), "data": data}
+    metrics = {**manifest.metrics, key: figures}
     write_manifest(model_directory, manifest.model_copy(update={"metrics": metrics}))
 
 

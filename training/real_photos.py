@@ -14,8 +14,8 @@ from tqdm import tqdm
 
 from serve_app.core.payloads import DetectParams
 from serve_app.model.loader import load_directory
-from serve_app.model.manifest import read_manifest, write_manifest
 from serve_app.model.runtime import RuntimeOptions
+from training.evaluate import record_figures
 from training.synth.photos import HELD_OUT_PHOTOS, photo
 
 SIZES: tuple[tuple[int, int] | None, ...] = (None, (640, 480), (1280, 720))
@@ -67,6 +67,4 @@ def false_items(model_directory: Path, device: str) -> FalseItems:
 
 
 def write_false_items(model_directory: Path, result: FalseItems) -> None:
-    manifest = read_manifest(model_directory)
-    metrics = {**manifest.metrics, METRICS_KEY: result.as_metrics()}
-    write_manifest(model_directory, manifest.model_copy(update={"metrics": metrics}))
+    record_figures(model_directory, METRICS_KEY, result.as_metrics())
