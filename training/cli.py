@@ -9,8 +9,11 @@ from pathlib import Path
 import torch
 
 from medinv_tools.paths import REPO_ROOT
-from serve_app.core.demo_model import DEMO_MODEL, PHOTO_MODEL, PHOTO_MODEL_ONNX
-from serve_app.core.payloads import ModelRef
+from serve_app.core.demo_model import (
+    DEMO_MODEL,
+    PHOTO_MODEL,
+)
+from serve_app.core.payloads import ModelRef, TilingPlan
 from serve_app.core.settings import get_settings
 from serve_app.model.manifest import model_dir
 from training.evaluate import describe_data, evaluate, write_metrics
@@ -23,6 +26,7 @@ from training.recipe import (
     DEMO_STEPS,
     DEMO_TILING,
     PHOTO_BATCH,
+    PHOTO_EXPORTS,
     PHOTO_LR,
     PHOTO_STEPS,
     PHOTO_TIME_BUDGET_MIN,
@@ -95,6 +99,7 @@ def _export_onnx(args: argparse.Namespace) -> int:
         version=args.version,
         models_root=args.models_root or get_settings().models_root,
         name=args.name,
+        tiling_plan=args.tiling_plan,
         force=args.force,
     )
     report = export_onnx(config)
@@ -186,17 +191,36 @@ def _demo_photos(args: argparse.Namespace) -> int:
     )
     manifest = train(config)
     _evaluate_demo(model_dir(models_root, manifest.ref), args.device, args.workers)
-    export_onnx(
-        ExportConfig(
-            source=manifest.ref,
-            version=PHOTO_MODEL_ONNX.version,
-            models_root=models_root,
-            force=True,
-        )
-    )
-    _evaluate_demo(model_dir(models_root, PHOTO_MODEL_ONNX), args.device, args.workers)
-    print(f"{manifest.ref} and {PHOTO_MODEL_ONNX} in {time.perf_counter() - started:.0f} s")
+    _export_photo_model(models_root, args.device, args.workers, PHOTO_EXPORTS)
+    print(f"{manifest.ref} and its exports in {time.perf_counter() - started:.0f} s")
     return 0
+
+
+def _demo_export(args: argparse.Namespace) -> int:
+    """The last step of demo-photos alone: export the fine-tuned model and measure the exports."""
+    started = time.perf_counter()
+    exports = [(ref, plan) for ref, plan in PHOTO_EXPORTS if args.plan in (None, plan)]
+    models_root = args.models_root or get_settings().models_root
+    _export_photo_model(models_root, args.device, args.workers, exports)
+    print(f"exports of {PHOTO_MODEL} in {time.perf_counter() - started:.0f} s")
+    return 0
+
+
+def _export_photo_model(
+    models_root: Path, device: str, workers: int, exports: list[tuple[ModelRef, TilingPlan]]
+) -> None:
+    """`PHOTO_MODEL` to ONNX: each version with its tiling plan, evaluated."""
+    for target, plan in exports:
+        export_onnx(
+            ExportConfig(
+                source=PHOTO_MODEL,
+                version=target.version,
+                models_root=models_root,
+                tiling_plan=plan,
+                force=True,
+            )
+        )
+        _evaluate_demo(model_dir(models_root, target), device, workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -243,6 +267,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--version", required=True, help="the version to register the export as")
     p.add_argument("--name", help="the name to register it under (default: the source's)")
     p.add_argument("--models-root", type=Path)
+    p.add_argument(
+        "--tiling-plan",
+        choices=["tiles", "whole"],
+        help="how the export sees large images (default: as the source does)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing name:version")
     p.set_defaults(func=_export_onnx)
 
@@ -271,6 +300,17 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=_workers())
     p.add_argument("--device", default=_default_device())
     p.set_defaults(func=_demo_photos)
+
+    p = sub.add_parser(
+        "demo-export",
+        help="demo-photos' last step alone: export the fine-tuned model to ONNX (tiling large "
+        "images and seeing them whole) and evaluate the exports",
+    )
+    p.add_argument("--models-root", type=Path)
+    p.add_argument("--plan", choices=["tiles", "whole"], help="only the export of this plan")
+    p.add_argument("--workers", type=int, default=_workers())
+    p.add_argument("--device", default=_default_device())
+    p.set_defaults(func=_demo_export)
 
     args = parser.parse_args(argv)
     return int(args.func(args))

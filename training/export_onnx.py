@@ -2,7 +2,8 @@
 `medinv-train export-onnx --model NAME:VERSION --version NEW`.
 
 The graph holds the backbone, the head, the anchors' box decoding and the softmax; its input
-`images` [batch, 3, 320, 320] is already normalised (the manifest's `onnx.input` does
+`images` [batch, 3, height, width] (320x320, or any size for the `whole` tiling plan) is
+already normalised (the manifest's `onnx.input` does
 (pixels / 255 - 0.5) / 0.5, as torchvision's transform would), and its outputs are what
 `serve_app.model.onnx_detectors.decoders.decode_ssd` reads: `boxes` [batch, anchors, 4]
 x1 y1 x2 y2 in input pixels and `scores` [batch, anchors, 1 + classes]. The rest of
@@ -17,7 +18,6 @@ from pathlib import Path
 import onnx
 import torch
 from torch import Tensor, nn
-from torchvision.models.detection.image_list import ImageList
 from torchvision.models.detection.ssd import SSD
 
 from serve_app.core.errors import (
@@ -25,10 +25,17 @@ from serve_app.core.errors import (
     InvalidParameterError,
     UnknownArchitectureError,
 )
-from serve_app.core.payloads import ModelRef
-from serve_app.model.manifest import ModelManifest, ResizeConfig, model_dir, read_manifest
+from serve_app.core.payloads import ModelRef, TilingPlan
+from serve_app.model.manifest import (
+    ModelManifest,
+    ResizeConfig,
+    TilingConfig,
+    model_dir,
+    read_manifest,
+)
 from serve_app.model.onnx_detectors.importer import ImportOptions, ImportReport, import_onnx
 from serve_app.model.runtime import RuntimeOptions
+from serve_app.model.ssd_any_size import PixelBoxGenerator, pixel_default_boxes
 from serve_app.model.torchvision_runtime import TorchvisionRuntime
 
 OPSET = 17
@@ -42,49 +49,46 @@ SSDLITE_STD = (0.5, 0.5, 0.5)
 
 class ExportableSSD(nn.Module):
     """An SSD's inference forward up to its post-processing: normalised images in, decoded
-    boxes and class probabilities of every anchor out. The anchors are constants: the input
-    size is fixed, so the model's own anchor generator gives the same ones for every image."""
-
-    anchor_widths: Tensor
-    anchor_heights: Tensor
-    anchor_ctr_x: Tensor
-    anchor_ctr_y: Tensor
+    boxes and class probabilities of every anchor out. The anchors are computed in the graph
+    from the input's size, in pixels as on the training input (serve_app.model.ssd_any_size),
+    so the graph runs inputs of any height and width: tiles at the training size, or whole
+    large images scaled as a tile would be."""
 
     def __init__(self, ssd: SSD, input_size: tuple[int, int]) -> None:
         super().__init__()
         self.backbone = ssd.backbone
         self.head = ssd.head
-        width, height = input_size
+        generator = ssd.anchor_generator
+        self.generator = (
+            generator.generator if isinstance(generator, PixelBoxGenerator) else generator
+        )
+        self.training_size = input_size
         weights = ssd.box_coder.weights
         self.weights = (float(weights[0]), float(weights[1]), float(weights[2]), float(weights[3]))
         self.clip = float(ssd.box_coder.bbox_xform_clip)
-        with torch.no_grad():
-            blank = torch.zeros(1, 3, height, width)
-            features = list(self.backbone(blank).values())
-            anchors = ssd.anchor_generator(ImageList(blank, [(height, width)]), features)[0]
-        widths = anchors[:, 2] - anchors[:, 0]
-        heights = anchors[:, 3] - anchors[:, 1]
-        self.register_buffer("anchor_widths", widths)
-        self.register_buffer("anchor_heights", heights)
-        self.register_buffer("anchor_ctr_x", anchors[:, 0] + 0.5 * widths)
-        self.register_buffer("anchor_ctr_y", anchors[:, 1] + 0.5 * heights)
 
     def forward(self, images: Tensor) -> tuple[Tensor, Tensor]:
         features = list(self.backbone(images).values())
         head = self.head(features)
-        return self._decode(head["bbox_regression"]), torch.softmax(head["cls_logits"], dim=-1)
+        anchors = pixel_default_boxes(self.generator, self.training_size, images, features)
+        boxes = self._decode(head["bbox_regression"], anchors)
+        return boxes, torch.softmax(head["cls_logits"], dim=-1)
 
-    def _decode(self, codes: Tensor) -> Tensor:
+    def _decode(self, codes: Tensor, anchors: Tensor) -> Tensor:
         """torchvision's `BoxCoder.decode_single`, over a batch: [B, N, 4] codes to x1 y1 x2 y2."""
+        anchor_widths = anchors[:, 2] - anchors[:, 0]
+        anchor_heights = anchors[:, 3] - anchors[:, 1]
+        anchor_ctr_x = anchors[:, 0] + 0.5 * anchor_widths
+        anchor_ctr_y = anchors[:, 1] + 0.5 * anchor_heights
         wx, wy, ww, wh = self.weights
         dx = codes[..., 0] / wx
         dy = codes[..., 1] / wy
         dw = torch.clamp(codes[..., 2] / ww, max=self.clip)
         dh = torch.clamp(codes[..., 3] / wh, max=self.clip)
-        ctr_x = dx * self.anchor_widths + self.anchor_ctr_x
-        ctr_y = dy * self.anchor_heights + self.anchor_ctr_y
-        half_w = 0.5 * (torch.exp(dw) * self.anchor_widths)
-        half_h = 0.5 * (torch.exp(dh) * self.anchor_heights)
+        ctr_x = dx * anchor_widths + anchor_ctr_x
+        ctr_y = dy * anchor_heights + anchor_ctr_y
+        half_w = 0.5 * (torch.exp(dw) * anchor_widths)
+        half_h = 0.5 * (torch.exp(dh) * anchor_heights)
         return torch.stack((ctr_x - half_w, ctr_y - half_h, ctr_x + half_w, ctr_y + half_h), dim=2)
 
 
@@ -94,6 +98,7 @@ class ExportConfig:
     version: str
     models_root: Path
     name: str | None = None  # None: the source's name
+    tiling_plan: TilingPlan | None = None  # None: the source's
     force: bool = False
 
 
@@ -117,7 +122,10 @@ def export_graph(manifest: ModelManifest, weights: Path, out: Path) -> Path:
             opset_version=OPSET,
             input_names=[INPUT_NAME],
             output_names=OUTPUT_NAMES,
-            dynamic_axes={name: {0: "batch"} for name in [INPUT_NAME, *OUTPUT_NAMES]},
+            dynamic_axes={
+                INPUT_NAME: {0: "batch", 2: "height", 3: "width"},
+                **{name: {0: "batch", 1: "anchors"} for name in OUTPUT_NAMES},
+            },
         )
     graph = onnx.load(str(out))
     # As Ultralytics writes them: a dict literal of class id to name.
@@ -155,7 +163,7 @@ def export_onnx(config: ExportConfig) -> ImportReport:
         score_threshold=source.score_threshold,
         candidate_score_floor=source.candidate_score_floor,
         max_detections=source.max_detections,
-        tiling=source.tiling,
+        tiling=_tiling(source.tiling, config.tiling_plan),
         architecture=f"{source.architecture} (onnx)",
         description=f"{source.ref} exported to ONNX (medinv-train export-onnx). "
         f"{source.description}".strip(),
@@ -173,3 +181,13 @@ def export_onnx(config: ExportConfig) -> ImportReport:
     with tempfile.TemporaryDirectory(prefix="medinv-export-") as scratch:
         graph = export_graph(source, source_dir / source.weights, Path(scratch) / "model.onnx")
         return import_onnx(graph, config.models_root, options)
+
+
+def _tiling(source: TilingConfig | None, plan: TilingPlan | None) -> TilingConfig | None:
+    if plan is None or plan == (source.plan if source else "tiles"):
+        return source
+    if source is None:
+        raise InvalidParameterError(
+            f"--tiling-plan {plan}: the source model does not tile, so there is no tile scale"
+        )
+    return source.model_copy(update={"plan": plan})

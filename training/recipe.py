@@ -6,6 +6,8 @@ Training sets use seeds below FIRST_HELD_OUT_SEED, test sets seeds at or above i
 
 from dataclasses import dataclass
 
+from serve_app.core.demo_model import PHOTO_MODEL_ONNX, PHOTO_MODEL_ONNX_WHOLE
+from serve_app.core.payloads import ModelRef, TilingPlan
 from serve_app.model.manifest import TilingConfig
 from training.generate import FIRST_HELD_OUT_SEED
 
@@ -53,3 +55,9 @@ PHOTO_BATCH = 16
 PHOTO_LR = 5e-4
 PHOTO_WARMUP_STEPS = 50
 PHOTO_TIME_BUDGET_MIN = 40.0
+# Its ONNX exports: tiling large images as it does, and seeing them whole at the tiles' scale
+# (the served default). `medinv-train demo-export` redoes just these.
+PHOTO_EXPORTS: list[tuple[ModelRef, TilingPlan]] = [
+    (PHOTO_MODEL_ONNX, "tiles"),
+    (PHOTO_MODEL_ONNX_WHOLE, "whole"),
+]

@@ -3,15 +3,18 @@
 `medinv-train demo` (training/) reproduces it; its weights and manifest are committed under
 `models/`, so a fresh checkout serves real detections with no set-up. `medinv-train
 demo-photos` fine-tunes it against real photographs (far fewer false items on real photos)
-and exports that to ONNX (`medinv-train export-onnx`: the same detections, about three times
-faster on a CPU): `DEFAULT_MODEL`, what is served (docs/models.md#the-shipped-demo-model).
+and exports that to ONNX twice (`medinv-train export-onnx`): once tiling camera frames as the
+torch model does, and once seeing each frame whole at the tiles' scale (the `whole` tiling
+plan: about half the forward cost of a 720p frame, and no item cut by a tile edge). The
+latter is `DEFAULT_MODEL`, what is served (docs/models.md#the-shipped-demo-model).
 """
 
 from serve_app.core.payloads import ModelRef
 
 DEMO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.0.0")
 # The demo model fine-tuned against real photographs (`medinv-train demo-photos`), and its
-# ONNX export: the served default.
+# ONNX exports: tiling large images, and seeing them whole (the served default).
 PHOTO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.2.0")
 PHOTO_MODEL_ONNX = ModelRef(name="medical-supplies-ssdlite", version="1.3.0")
-DEFAULT_MODEL = PHOTO_MODEL_ONNX
+PHOTO_MODEL_ONNX_WHOLE = ModelRef(name="medical-supplies-ssdlite", version="1.4.0")
+DEFAULT_MODEL = PHOTO_MODEL_ONNX_WHOLE

@@ -6,14 +6,18 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+TilingPlan = Literal["tiles", "whole"]
+
 
 @dataclass(frozen=True)
 class Tiling:
-    """Cut images whose longer side exceeds `above` pixels into `tile`-pixel windows."""
+    """Images whose longer side exceeds `above` pixels are seen at the scale of `tile`-pixel
+    windows: cut into such windows (`tiles`), or whole, scaled as a window would be (`whole`)."""
 
     tile: int
     overlap: int
     above: int
+    plan: TilingPlan = "tiles"
 
 
 @dataclass(frozen=True)

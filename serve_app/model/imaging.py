@@ -22,7 +22,7 @@ from serve_app.core.errors import (
 )
 from serve_app.core.payloads import ImageView, InputSpec, PreprocessedImage, Resize, Window
 from serve_app.model.linear_resize import resize_linear
-from serve_app.model.tiling import plan_windows
+from serve_app.model.tiling import input_count, input_size, plan_windows
 
 SUPPORTED_MEDIA_TYPES: dict[str, str] = {
     "image/jpeg": "JPEG",
@@ -37,8 +37,9 @@ _TRANSPOSING_ORIENTATIONS = {5, 6, 7, 8}  # these swap width and height
 class ImageLimits:
     max_bytes: int = 10 * 1024 * 1024
     max_pixels: int = 40_000_000
-    # Model inputs (tiles) one image may become: each costs a forward. Within max_pixels a
-    # 400000 x 100 strip would be 1250 tiles of a 480-pixel tiling.
+    # Model inputs (tiles, or the area of a whole image's larger input in inputs of the model's
+    # size) one image may cost: each costs a forward. Within max_pixels a 400000 x 100 strip
+    # would be 1250 tiles of a 480-pixel tiling.
     max_views: int = 64
 
     @classmethod
@@ -72,18 +73,20 @@ def sniff_format(data: bytes) -> str | None:
 
 
 def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> PreprocessedImage:
-    """Decode `data`, apply EXIF orientation and cut it into model inputs of `spec.size`.
+    """Decode `data`, apply EXIF orientation and cut it into model inputs.
 
-    One view of the whole image, or overlapping tiles when the model tiles large images.
+    One view of the whole image at `spec.size`, or overlapping tiles when the model tiles
+    large images, or under the `whole` plan one larger view of a large image.
     """
     started = time.perf_counter()
     image = _open_within(data, limits)
     stored_w, stored_h = image.size
     # Before the EXIF read, which may decode a PNG: a transposition does not change the count.
-    tile_count = len(plan_windows(stored_w, stored_h, spec.tiling))
-    if tile_count > limits.max_views:
+    cost = input_count(stored_w, stored_h, spec)
+    if cost > limits.max_views:
+        unit = "tiles" if spec.tiling is None or spec.tiling.plan == "tiles" else "model inputs"
         raise ImageTooLargeError(
-            f"a {stored_w}x{stored_h} image would be cut into {tile_count} tiles; the limit is "
+            f"a {stored_w}x{stored_h} image would cost {cost} {unit}; the limit is "
             f"{limits.max_views} per image"
         )
     try:
@@ -91,14 +94,17 @@ def preprocess_image(data: bytes, spec: InputSpec, limits: ImageLimits) -> Prepr
         transposed = image.getexif().get(_EXIF_ORIENTATION_TAG, 1) in _TRANSPOSING_ORIENTATIONS
         original_w, original_h = (stored_h, stored_w) if transposed else (stored_w, stored_h)
         windows = plan_windows(original_w, original_h, spec.tiling)
+        target = input_size(original_w, original_h, spec)
         if image.format == "JPEG" and spec.resize.interpolation == "antialias":
             # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when the inputs are much smaller: an
             # antialiased shrink of its own. A `linear` model gets every pixel, as in training.
-            need_w, need_h = _decode_size(windows[0], original_w, original_h, spec.size)
+            need_w, need_h = _decode_size(windows[0], original_w, original_h, target)
             image.draft("RGB", (need_h, need_w) if transposed else (need_w, need_h))
         image.load()
         rgb = _to_rgb(ImageOps.exif_transpose(image))
-        views = [_view(rgb, window, original_w, original_h, spec) for window in windows]
+        views = [
+            _view(rgb, window, original_w, original_h, target, spec.resize) for window in windows
+        ]
     except (OSError, ValueError, SyntaxError) as exc:
         raise InvalidImageError(f"the {image.format} image could not be decoded: {exc}") from None
     return PreprocessedImage(
@@ -143,9 +149,15 @@ def _decode_size(
 
 
 def _view(
-    rgb: Image.Image, window: Window, original_w: int, original_h: int, spec: InputSpec
+    rgb: Image.Image,
+    window: Window,
+    original_w: int,
+    original_h: int,
+    target: tuple[int, int],
+    resize: Resize,
 ) -> ImageView:
-    """Crop `window` (original pixels) from the decoded image and make it a model input."""
+    """Crop `window` (original pixels) from the decoded image and make it a `target`-sized
+    model input."""
     to_decoded_x, to_decoded_y = rgb.width / original_w, rgb.height / original_h
     crop_box = (
         window.x * to_decoded_x,
@@ -153,9 +165,9 @@ def _view(
         (window.x + window.width) * to_decoded_x,
         (window.y + window.height) * to_decoded_y,
     )
-    target_w, target_h = spec.size
-    if spec.resize.mode == "stretch":
-        resized = _resize(rgb, crop_box, (target_w, target_h), spec.resize)
+    target_w, target_h = target
+    if resize.mode == "stretch":
+        resized = _resize(rgb, crop_box, (target_w, target_h), resize)
         gain = (target_w / window.width, target_h / window.height)
         return ImageView(pixels=np.asarray(resized, dtype=np.uint8), window=window, gain=gain)
     # Ultralytics' LetterBox(center=True): one scale for both sides, rounded per side, centred
@@ -164,14 +176,14 @@ def _view(
     content_w = max(round(window.width * ratio), 1)
     content_h = max(round(window.height * ratio), 1)
     canvas_w, canvas_h = target_w, target_h
-    if spec.resize.stride is not None:
-        canvas_w = content_w + (target_w - content_w) % spec.resize.stride
-        canvas_h = content_h + (target_h - content_h) % spec.resize.stride
+    if resize.stride is not None:
+        canvas_w = content_w + (target_w - content_w) % resize.stride
+        canvas_h = content_h + (target_h - content_h) % resize.stride
     left = round((canvas_w - content_w) / 2 - 0.1)
     top = round((canvas_h - content_h) / 2 - 0.1)
-    pad = spec.resize.pad_value
+    pad = resize.pad_value
     canvas = Image.new("RGB", (canvas_w, canvas_h), (pad, pad, pad))
-    canvas.paste(_resize(rgb, crop_box, (content_w, content_h), spec.resize), (left, top))
+    canvas.paste(_resize(rgb, crop_box, (content_w, content_h), resize), (left, top))
     return ImageView(
         pixels=np.asarray(canvas, dtype=np.uint8),
         window=window,

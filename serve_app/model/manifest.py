@@ -10,7 +10,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from serve_app.core.errors import InvalidManifestError, ModelLoadError
-from serve_app.core.payloads import InputSpec, ModelRef, ModelSummary, Resize, Tiling
+from serve_app.core.payloads import (
+    InputSpec,
+    ModelRef,
+    ModelSummary,
+    Resize,
+    Tiling,
+    TilingPlan,
+)
 
 MANIFEST_FILE = "manifest.yaml"
 Decoder = Literal["yolo", "yolov5", "yolo-e2e", "rtdetr", "ssd"]
@@ -19,14 +26,20 @@ InputLayout = Literal["nchw", "nhwc"]
 
 
 class TilingConfig(BaseModel):
-    """Cut images whose longer side exceeds `above` pixels into `tile`-pixel windows that overlap
-    by `overlap` pixels (at least the largest item, so each item lies whole in some window)."""
+    """Images whose longer side exceeds `above` pixels, at the scale of `tile`-pixel windows.
+
+    `tiles` cuts them into such windows, overlapping by `overlap` pixels (at least the largest
+    item, so each item lies whole in some window). `whole` runs the image once, scaled as a
+    window would be (docs/models.md#tiling): fewer pixels through the model and no cut items,
+    for fully-convolutional detectors that take inputs of any size.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     tile: int = Field(ge=32)
     overlap: int = Field(ge=0)
     above: int = Field(ge=32)
+    plan: TilingPlan = "tiles"
 
     @model_validator(mode="after")
     def _overlap_below_tile(self) -> "TilingConfig":
@@ -128,6 +141,12 @@ class ModelManifest(BaseModel):
             raise ValueError("an onnx section is required with format: onnx, and only then")
         if self.format == "torchvision" and self.resize.stride is not None:
             raise ValueError("torchvision models take inputs of one size: no resize.stride")
+        whole = self.tiling is not None and self.tiling.plan == "whole"
+        if whole and self.onnx is not None and not self.onnx.input.dynamic_size:
+            raise ValueError(
+                "tiling plan whole runs large images at a larger input: it needs a graph with "
+                "dynamic height and width"
+            )
         return self
 
     @property
@@ -138,7 +157,9 @@ class ModelManifest(BaseModel):
     def input_spec(self) -> InputSpec:
         tiling = None
         if self.tiling is not None:
-            tiling = Tiling(self.tiling.tile, self.tiling.overlap, self.tiling.above)
+            tiling = Tiling(
+                self.tiling.tile, self.tiling.overlap, self.tiling.above, self.tiling.plan
+            )
         resize = Resize(
             mode=self.resize.mode,
             interpolation=self.resize.interpolation,

@@ -28,6 +28,14 @@ class ModelRuntime(Protocol):
         ...
 
     def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
-        """One batched forward over H x W x 3 RGB uint8 images of the model's input size;
-        boxes in input pixels, class ids 1-based."""
+        """Batched forwards over H x W x 3 RGB uint8 images of the model's input size (or, for
+        whole large images, larger); boxes in input pixels, class ids 1-based."""
         ...
+
+
+def group_by_shape(images: Sequence[npt.NDArray[np.uint8]]) -> list[list[int]]:
+    """The indices of `images`, grouped by shape: one batch each."""
+    by_shape: dict[tuple[int, ...], list[int]] = {}
+    for index, image in enumerate(images):
+        by_shape.setdefault(image.shape, []).append(index)
+    return list(by_shape.values())

@@ -21,7 +21,8 @@ from serve_app.core.errors import LabelMismatchError, ModelLoadError, UnknownArc
 from serve_app.model.checksum import sha256_file
 from serve_app.model.manifest import ModelManifest, write_manifest
 from serve_app.model.postprocess import RawDetections
-from serve_app.model.runtime import RuntimeOptions
+from serve_app.model.runtime import RuntimeOptions, group_by_shape
+from serve_app.model.ssd_any_size import take_any_size
 
 Builder = Callable[[ModelManifest], nn.Module]
 # What torch.load / load_state_dict raise for a file that is not this model's state dict.
@@ -52,6 +53,8 @@ def _ssdlite(manifest: ModelManifest) -> nn.Module:
     # Same number of boxes per location as torchvision's default, so the head's shape holds;
     # smaller `low` helps small items.
     model.anchor_generator = DefaultBoxGenerator([[2, 3]] * 6, min_ratio=low, max_ratio=high)
+    if manifest.tiling is not None and manifest.tiling.plan == "whole":
+        take_any_size(model, manifest.input_size)
     return model
 
 
@@ -122,6 +125,16 @@ class TorchvisionRuntime:
         return str(self._device)
 
     def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
+        """One forward per input shape among `images` (one, but for whole large images)."""
+        decoded: dict[int, RawDetections] = {}
+        for indices in group_by_shape(images):
+            for index, raw in zip(
+                indices, self._forward([images[i] for i in indices]), strict=True
+            ):
+                decoded[index] = raw
+        return [decoded[index] for index in range(len(images))]
+
+    def _forward(self, images: list[npt.NDArray[np.uint8]]) -> list[RawDetections]:
         batch = torch.from_numpy(np.stack(images)).to(self._device, non_blocking=True)
         tensors = batch.permute(0, 3, 1, 2).float().div_(255.0)
         with torch.inference_mode():

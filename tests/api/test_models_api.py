@@ -47,7 +47,8 @@ def test_models_lists_every_version_with_its_metrics(
     ]
     demo, exported = body["available"][1:]
     assert demo["metrics"]["standard"]["map50"] >= 0.97
-    assert demo["tiling"] == {"tile": 480, "overlap": 160, "above": 960}
+    assert demo["tiling"] == {"tile": 480, "overlap": 160, "above": 960, "plan": "tiles"}
+    assert exported["tiling"] == {**demo["tiling"], "plan": "whole"}
     assert demo["training"]["recipe"] == "medinv-train demo"
     assert (demo["format"], exported["format"]) == ("torchvision", "onnx")
     assert (
@@ -60,12 +61,13 @@ def test_models_lists_every_version_with_its_metrics(
             "stride": None,
         }
     )
-    # The served model is the export of the fine-tuned torch model: the same mAP (within 0.005).
+    # The served model is the export of the fine-tuned torch model, seeing camera frames whole:
+    # the same mAP on shelf images (within 0.005), and none lost on the hard camera frames.
     assert exported["training"]["exported_from"] == str(PHOTO_MODEL)
     assert exported["training"]["source_training"]["recipe"] == "medinv-train demo-photos"
     source = read_manifest(model_dir(REPO_ROOT / "models", PHOTO_MODEL)).metrics
-    for split in ("standard", "hard"):
-        assert abs(exported["metrics"][split]["map"] - source[split]["map"]) <= 0.005
+    assert abs(exported["metrics"]["standard"]["map"] - source["standard"]["map"]) <= 0.005
+    assert exported["metrics"]["hard"]["map"] >= source["hard"]["map"] - 0.005
     assert body["batching"]["concurrent_batches"] == 2
 
 

@@ -12,7 +12,7 @@ import pytest
 from medinv_tools.paths import REPO_ROOT
 from serve_app.core.demo_model import DEMO_MODEL
 from serve_app.core.errors import ConflictError, LabelMismatchError
-from serve_app.core.payloads import Detection, DetectParams, ModelRef, PreprocessedImage
+from serve_app.core.payloads import DetectParams, ModelRef, PreprocessedImage
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import DetectionModel
 from serve_app.model.loader import load_directory
@@ -21,14 +21,13 @@ from serve_app.model.onnx_detectors.importer import ImportOptions, import_onnx
 from serve_app.model.onnx_detectors.runtime import OnnxRuntime
 from serve_app.model.postprocess import RawDetections
 from serve_app.model.runtime import RuntimeOptions
+from tests.training.equivalence import BOX_TOLERANCE_PX, SCORE_TOLERANCE, assert_equivalent
 from training.cli import main
 from training.coco import read_coco
 from training.export_onnx import ExportConfig, export_onnx
 from training.generate import generate
 
 EXPORTED = ModelRef(DEMO_MODEL.name, "9.9.9-onnx")
-BOX_TOLERANCE_PX = 1.0
-SCORE_TOLERANCE = 0.01
 EXAMPLES = [REPO_ROOT / "examples" / "shelf.jpg", REPO_ROOT / "examples" / "camera-frame.jpg"]
 
 
@@ -72,39 +71,6 @@ def images(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         generate(split, count, seed, root / split, workers=2)
         paths += [entry.path for entry in read_coco(root / split).images]
     return paths
-
-
-def _iou(a: Detection, b: Detection) -> float:
-    ax1, ay1, ax2, ay2 = a.box
-    bx1, by1, bx2, by2 = b.box
-    w, h = min(ax2, bx2) - max(ax1, bx1), min(ay2, by2) - max(ay1, by1)
-    inter = max(0.0, w) * max(0.0, h)
-    union = (ax2 - ax1) * (ay2 - ay1) + (bx2 - bx1) * (by2 - by1) - inter
-    return inter / union if union > 0 else 0.0
-
-
-def assert_equivalent(
-    torch_dets: list[Detection], onnx_dets: list[Detection]
-) -> tuple[float, float]:
-    """Same count, same labels in the same order (positions may swap only where scores tie),
-    each torch detection matched (same label, greedy by IoU) by one within the tolerances.
-    Returns the largest box and score differences."""
-    assert len(onnx_dets) == len(torch_dets)
-    worst = (0.0, 0.0)
-    for t, o in zip(torch_dets, onnx_dets, strict=True):
-        if t.label != o.label:
-            assert abs(t.score - o.score) <= SCORE_TOLERANCE, (t, o)
-    unmatched = list(onnx_dets)
-    for t in torch_dets:
-        candidates = [o for o in unmatched if o.label == t.label]
-        assert candidates, f"no ONNX detection for {t}"
-        best = max(candidates, key=lambda o: _iou(t, o))
-        unmatched.remove(best)
-        box_diff = float(np.abs(np.subtract(t.box, best.box)).max())
-        assert box_diff <= BOX_TOLERANCE_PX, (t, best)
-        assert abs(t.score - best.score) <= SCORE_TOLERANCE, (t, best)
-        worst = (max(worst[0], box_diff), max(worst[1], abs(t.score - best.score)))
-    return worst
 
 
 def test_the_export_is_registered_as_an_onnx_version_of_the_source(

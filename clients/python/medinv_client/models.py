@@ -121,6 +121,9 @@ class Tiling(_Model):
     tile: int
     overlap: int
     above: int
+    plan: Literal["tiles", "whole"] = "tiles"
+    """`tiles`: large images are cut into windows; `whole`: one input, scaled as a window
+    would be (API 1.2; a 1.1 service tiles)."""
 
 
 class ModelInfo(_Model):

@@ -11,6 +11,7 @@ from serve_app.core.payloads import (
     ModelSummary,
     Resize,
     Tiling,
+    TilingPlan,
 )
 
 _DETECTION_EXAMPLE: dict[str, Any] = {
@@ -133,12 +134,15 @@ class TilingOut(BaseModel):
     tile: int = Field(description="window side in original pixels")
     overlap: int
     above: int = Field(description="tile images whose longer side exceeds this")
+    plan: TilingPlan = Field(
+        description="tiles: cut into windows; whole: one input scaled as a window would be"
+    )
 
     @classmethod
     def from_tiling(cls, tiling: Tiling | None) -> "TilingOut | None":
         if tiling is None:
             return None
-        return cls(tile=tiling.tile, overlap=tiling.overlap, above=tiling.above)
+        return cls(tile=tiling.tile, overlap=tiling.overlap, above=tiling.above, plan=tiling.plan)
 
 
 class ResizeOut(BaseModel):

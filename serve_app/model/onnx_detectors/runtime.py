@@ -31,7 +31,7 @@ from serve_app.model.manifest import (
 from serve_app.model.onnx_detectors.decoders import DECODERS, DEFAULT_NMS_IOU, DecodeParams
 from serve_app.model.onnx_detectors.layout import Layout, Output, read_layout
 from serve_app.model.postprocess import RawDetections
-from serve_app.model.runtime import RuntimeOptions
+from serve_app.model.runtime import RuntimeOptions, group_by_shape
 
 # What ONNX Runtime raises for files it cannot load: none of them derives from RuntimeError.
 _ORT_ERRORS: tuple[type[Exception], ...] = tuple(
@@ -227,12 +227,9 @@ class OnnxRuntime:
 
     def predict(self, images: Sequence[npt.NDArray[np.uint8]]) -> list[RawDetections]:
         """One run per batch (per item for a graph with a fixed batch size), grouped by input
-        shape: letterboxes of a dynamic-size model may differ."""
-        by_shape: dict[tuple[int, ...], list[int]] = {}
-        for index, image in enumerate(images):
-            by_shape.setdefault(image.shape, []).append(index)
+        shape: the inputs of a dynamic-size model may differ."""
         decoded: dict[int, RawDetections] = {}
-        for indices in by_shape.values():
+        for indices in group_by_shape(images):
             for chunk in self._chunks(indices):
                 batch = np.stack([images[i] for i in chunk])
                 for index, raw in zip(chunk, self._run(batch), strict=True):
