@@ -70,7 +70,12 @@ def save(rows: list[Row], extra: dict[str, object], directory: Path) -> tuple[Pa
 
     sizes = list(dict.fromkeys(r.scenario.split(" ", 1)[0] for r in rows))
     figure, axes = plt.subplots(len(sizes), 2, figsize=(13, 4.2 * len(sizes)), squeeze=False)
-    colours = {"bare": "#777777", "serve": "#1f77b4", "plain-fastapi": "#ff7f0e"}
+    colours = {
+        "bare": "#777777",
+        "serve": "#1f77b4",
+        "plain-fastapi": "#ff7f0e",
+        "baseline": "#d62728",
+    }
     for (left, right), size in zip(axes, sizes, strict=True):
         mine = [r for r in rows if r.scenario.split(" ", 1)[0] == size]
         labels = [f"{r.setup}\n{r.scenario.split(' ', 1)[1]}" for r in mine]
