@@ -10,6 +10,7 @@ from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
 from serve_app.core.payloads import ModelRef
 from serve_app.core.settings import get_settings
+from serve_app.inventory.migrate import upgrade
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.manifest import model_dir
@@ -33,6 +34,9 @@ def main() -> None:
         threads=args.threads,
     )
     settings = get_settings()
+    # As `medinv start` does before the Serve deployments: the webhook and camera loops read
+    # their tables from the first second.
+    upgrade(settings.resolved_database_url)
     inventory = InventoryRecorder.open(settings)
     app = create_api(pipeline, inventory, IngressArgs(), settings, behind_serve_proxy=False)
     uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")

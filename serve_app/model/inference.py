@@ -23,10 +23,13 @@ from serve_app.model.imaging import ImageLimits, preprocess_image
 from serve_app.model.manifest import ModelManifest
 from serve_app.model.postprocess import RawDetections, build_result
 from serve_app.model.runtime import ModelRuntime
+from serve_app.model.tiling import input_size
 
 # Versions a request may pin with `?model=` that one replica (or the local pipeline) keeps
 # loaded besides the active model; the least recently used is evicted.
 MAX_PINNED_MODELS = 2
+# The shelf cameras' frame size: warmed up too where its input differs from the model's own.
+WARM_UP_FRAME = (1280, 720)
 
 Image = bytes | PreprocessedImage
 
@@ -91,10 +94,12 @@ class DetectionModel:
         return results
 
     def warm_up(self, iterations: int = 2) -> float:
-        """Run dummy forwards so the first request does not pay for lazy initialisation."""
-        width, height = self.manifest.input_size
-        dummy = np.zeros((height, width, 3), dtype=np.uint8)
+        """Run dummy forwards so the first request does not pay for lazy initialisation: at
+        the model's input size, and at a camera frame's if that differs (the whole plan)."""
+        sizes = {self.manifest.input_size, input_size(*WARM_UP_FRAME, self.input_spec)}
+        dummies = [np.zeros((height, width, 3), dtype=np.uint8) for width, height in sizes]
         started = time.perf_counter()
         for _ in range(iterations):
-            self.predict([dummy])
+            for dummy in dummies:
+                self.predict([dummy])
         return (time.perf_counter() - started) * 1000.0

@@ -70,7 +70,7 @@ def _touches_edge(box: list[float], width: int, height: int, margin: float = 2.0
     return x1 <= margin or y1 <= margin or x2 >= width - margin or y2 >= height - margin
 
 
-def test_a_camera_frame_is_tiled_and_most_items_found(serve_service: ServeService) -> None:
+def test_a_camera_frame_seen_whole_has_most_items_found(serve_service: ServeService) -> None:
     truth = json.loads((EXAMPLES / "camera-frame.json").read_text())
     with serve_service.client() as client:
         result = _detect(client, "camera-frame")

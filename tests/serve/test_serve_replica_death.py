@@ -44,7 +44,7 @@ def _wait_for_new_replica(service: ServeService, deployment: str, old_pid: int) 
 
 @pytest.mark.parametrize("deployment", ["Detector", "Preprocessor"])
 def test_a_killed_replica_costs_no_request(serve_service: ServeService, deployment: str) -> None:
-    image = shelf_jpeg(1280, 960)  # 12 tiles: each request spends long in every replica
+    image = shelf_jpeg(1280, 960)  # one 864x640 input: each request spends long in every replica
     stop = threading.Event()
     outcomes: list[httpx.Response] = []
     lock = threading.Lock()
