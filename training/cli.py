@@ -8,39 +8,16 @@ from pathlib import Path
 
 import torch
 
-from medinv_tools.paths import REPO_ROOT
-from serve_app.core.demo_model import (
-    DEMO_MODEL,
-    PHOTO_MODEL,
-)
-from serve_app.core.payloads import ModelRef, TilingPlan
+from serve_app.core.payloads import ModelRef
 from serve_app.core.settings import get_settings
 from serve_app.model.manifest import model_dir
+from training.demo import export_fine_tune, run_demo, run_fine_tune
 from training.evaluate import describe_data, evaluate, write_metrics
 from training.export_onnx import ExportConfig, export_onnx
 from training.generate import generate
-from training.real_photos import false_items, write_false_items
-from training.recipe import (
-    DEMO_BATCH,
-    DEMO_LR,
-    DEMO_STEPS,
-    DEMO_TILING,
-    PHOTO_BATCH,
-    PHOTO_EXPORTS,
-    PHOTO_LR,
-    PHOTO_STEPS,
-    PHOTO_TIME_BUDGET_MIN,
-    PHOTO_TRAIN_SETS,
-    PHOTO_WARMUP_STEPS,
-    QUICK_TEST_IMAGES,
-    TEST_SETS,
-    TRAIN_SETS,
-    GeneratedSet,
-)
+from training.recipe import DEMO_STEPS, DEMO_TILING, FINE_TUNES
 from training.synth.splits import SPLITS
 from training.train import TrainConfig, train
-
-DATA_ROOT = REPO_ROOT / "data"
 
 
 def _default_device() -> str:
@@ -107,120 +84,27 @@ def _export_onnx(args: argparse.Namespace) -> int:
     return 0
 
 
-def _ensure_set(generated: GeneratedSet, workers: int) -> Path:
-    out = DATA_ROOT / generated.name
-    if not (out / "annotations.json").is_file():
-        generate(generated.split, generated.count, generated.base_seed, out, workers=workers)
-    return out
-
-
 def _demo(args: argparse.Namespace) -> int:
-    """The shipped demo model, end to end: data, training, held-out evaluation."""
-    started = time.perf_counter()
-    train_dirs = [_ensure_set(s, args.workers) for s in TRAIN_SETS]
     models_root = args.models_root or get_settings().models_root
-    config = TrainConfig(
-        data=train_dirs,
-        model=DEMO_MODEL,
-        work_dir=DATA_ROOT / "runs" / f"{DEMO_MODEL.name}-{DEMO_MODEL.version}",
-        models_root=models_root,
-        steps=args.steps,
-        batch_size=DEMO_BATCH,
-        lr=DEMO_LR,
-        workers=args.workers,
-        device=args.device,
-        tiling=DEMO_TILING,
-        description="SSDlite (MobileNetV3) trained from scratch on generated supply shelves "
-        "(medinv-train demo); tiles camera-sized frames.",
-        extra_provenance={
-            "recipe": "medinv-train demo",
-            "train_sets": [s.name for s in TRAIN_SETS],
-        },
-        time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
-    )
-    manifest = train(config)
-    _evaluate_demo(model_dir(models_root, manifest.ref), args.device, args.workers)
-    print(f"demo model {manifest.ref} in {time.perf_counter() - started:.0f} s")
+    run_demo(models_root, args.steps, args.time_budget_min, args.workers, args.device)
     return 0
 
 
-def _evaluate_demo(directory: Path, device: str, workers: int) -> None:
-    """The held-out generated sets, and the false items on held-out real photographs."""
-    for split, generated in TEST_SETS.items():
-        test_dir = _ensure_set(generated, workers)
-        result = evaluate(directory, test_dir, device)
-        write_metrics(directory, split, result, describe_data(test_dir))
-        print(f"{split}: mAP@0.5 {result.map50:.4f}  mAP@[.5:.95] {result.map:.4f}")
-        # The first few images again: the figures the tests check the shipped model against.
-        quick, count = QUICK_TEST_IMAGES[split]
-        result = evaluate(directory, test_dir, device, limit=count)
-        write_metrics(directory, quick, result, {**describe_data(test_dir), "first": count})
-    photos = false_items(directory, device)
-    write_false_items(directory, photos)
-    print(f"real photos: {photos.per_image:.3f} false items per image; worst {photos.worst}")
-
-
-def _demo_photos(args: argparse.Namespace) -> int:
-    """The demo model fine-tuned against real photographs, then exported to ONNX."""
-    started = time.perf_counter()
-    train_dirs = [_ensure_set(s, args.workers) for s in PHOTO_TRAIN_SETS]
+def _fine_tune(args: argparse.Namespace) -> int:
     models_root = args.models_root or get_settings().models_root
-    base_dir = model_dir(models_root, DEMO_MODEL)
-    config = TrainConfig(
-        data=train_dirs,
-        model=PHOTO_MODEL,
-        work_dir=DATA_ROOT / "runs" / f"{PHOTO_MODEL.name}-{PHOTO_MODEL.version}",
-        models_root=models_root,
-        steps=args.steps,
-        batch_size=PHOTO_BATCH,
-        lr=PHOTO_LR,
-        warmup_steps=PHOTO_WARMUP_STEPS,
-        workers=args.workers,
-        device=args.device,
-        tiling=DEMO_TILING,
-        init_weights=base_dir / "weights.pt",
-        description=f"{DEMO_MODEL} fine-tuned against real photographs (walls, loose "
-        "pieces, negative images) and plain generated shelves (medinv-train demo-photos); "
-        "tiles camera-sized frames.",
-        extra_provenance={
-            "recipe": "medinv-train demo-photos",
-            "fine_tuned_from": str(DEMO_MODEL),
-            "train_sets": [s.name for s in PHOTO_TRAIN_SETS],
-        },
-        time_budget_s=args.time_budget_min * 60 if args.time_budget_min else None,
-    )
-    manifest = train(config)
-    _evaluate_demo(model_dir(models_root, manifest.ref), args.device, args.workers)
-    _export_photo_model(models_root, args.device, args.workers, PHOTO_EXPORTS)
-    print(f"{manifest.ref} and its exports in {time.perf_counter() - started:.0f} s")
+    recipe = FINE_TUNES[args.command]
+    run_fine_tune(recipe, models_root, args.steps, args.time_budget_min, args.workers, args.device)
     return 0
 
 
 def _demo_export(args: argparse.Namespace) -> int:
-    """The last step of demo-photos alone: export the fine-tuned model and measure the exports."""
     started = time.perf_counter()
-    exports = [(ref, plan) for ref, plan in PHOTO_EXPORTS if args.plan in (None, plan)]
+    recipe = FINE_TUNES[args.recipe]
+    exports = [(ref, plan) for ref, plan in recipe.exports if args.plan in (None, plan)]
     models_root = args.models_root or get_settings().models_root
-    _export_photo_model(models_root, args.device, args.workers, exports)
-    print(f"exports of {PHOTO_MODEL} in {time.perf_counter() - started:.0f} s")
+    export_fine_tune(recipe, models_root, args.device, args.workers, exports)
+    print(f"exports of {recipe.model} in {time.perf_counter() - started:.0f} s")
     return 0
-
-
-def _export_photo_model(
-    models_root: Path, device: str, workers: int, exports: list[tuple[ModelRef, TilingPlan]]
-) -> None:
-    """`PHOTO_MODEL` to ONNX: each version with its tiling plan, evaluated."""
-    for target, plan in exports:
-        export_onnx(
-            ExportConfig(
-                source=PHOTO_MODEL,
-                version=target.version,
-                models_root=models_root,
-                tiling_plan=plan,
-                force=True,
-            )
-        )
-        _evaluate_demo(model_dir(models_root, target), device, workers)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,27 +169,29 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default=_default_device())
     p.set_defaults(func=_demo)
 
-    p = sub.add_parser(
-        "demo-photos",
-        help="fine-tune the demo model against real photographs, evaluate, export to ONNX",
-    )
-    p.add_argument("--models-root", type=Path)
-    p.add_argument("--steps", type=int, default=PHOTO_STEPS)
-    p.add_argument(
-        "--time-budget-min",
-        type=float,
-        default=PHOTO_TIME_BUDGET_MIN,
-        help="train fewer steps if they would not fit (timed); 0: all steps",
-    )
-    p.add_argument("--workers", type=int, default=_workers())
-    p.add_argument("--device", default=_default_device())
-    p.set_defaults(func=_demo_photos)
+    for recipe in FINE_TUNES.values():
+        p = sub.add_parser(
+            recipe.command,
+            help=f"fine-tune {recipe.start_from} into {recipe.model.version}, evaluate, "
+            "export to ONNX",
+        )
+        p.add_argument("--models-root", type=Path)
+        p.add_argument("--steps", type=int, default=recipe.steps)
+        p.add_argument(
+            "--time-budget-min",
+            type=float,
+            default=recipe.time_budget_min,
+            help="train fewer steps if they would not fit (timed); 0: all steps",
+        )
+        p.add_argument("--workers", type=int, default=_workers())
+        p.add_argument("--device", default=_default_device())
+        p.set_defaults(func=_fine_tune)
 
     p = sub.add_parser(
         "demo-export",
-        help="demo-photos' last step alone: export the fine-tuned model to ONNX (tiling large "
-        "images and seeing them whole) and evaluate the exports",
+        help="a fine-tune's last step alone: export it to ONNX and evaluate the exports",
     )
+    p.add_argument("--recipe", choices=sorted(FINE_TUNES), default="demo-frames")
     p.add_argument("--models-root", type=Path)
     p.add_argument("--plan", choices=["tiles", "whole"], help="only the export of this plan")
     p.add_argument("--workers", type=int, default=_workers())

@@ -6,7 +6,14 @@ Training sets use seeds below FIRST_HELD_OUT_SEED, test sets seeds at or above i
 
 from dataclasses import dataclass
 
-from serve_app.core.demo_model import PHOTO_MODEL_ONNX, PHOTO_MODEL_ONNX_WHOLE
+from serve_app.core.demo_model import (
+    DEMO_MODEL,
+    FRAME_MODEL,
+    FRAME_MODEL_ONNX_WHOLE,
+    PHOTO_MODEL,
+    PHOTO_MODEL_ONNX,
+    PHOTO_MODEL_ONNX_WHOLE,
+)
 from serve_app.core.payloads import ModelRef, TilingPlan
 from serve_app.model.manifest import TilingConfig
 from training.generate import FIRST_HELD_OUT_SEED
@@ -38,26 +45,73 @@ DEMO_STEPS = 6000
 DEMO_BATCH = 64
 DEMO_LR = 3e-3
 
+
+@dataclass(frozen=True)
+class FineTune:
+    """A fine-tune of a registered model (`medinv-train <command>`), and its ONNX exports."""
+
+    command: str
+    model: ModelRef
+    start_from: ModelRef
+    train_sets: list[GeneratedSet]
+    lr: float
+    negative_images: bool  # training/negative_images.py
+    description: str
+    exports: list[tuple[ModelRef, TilingPlan]]
+    steps: int = 3000  # at most: on a CPU the time budget decides
+    batch_size: int = 16
+    warmup_steps: int = 50
+    time_budget_min: float = 40.0
+
+
 # `medinv-train demo-photos`: the demo model fine-tuned so that it stays silent on real
 # photographs. It starts from the committed 1.0.0 weights (a checkpoint, so the recipe fits
 # a CPU session) and trains on shelves against real photographs, on real photographs with
 # no supply, and on plain shelves (so that nothing it knew is lost). Its test sets are the
-# demo model's, plus the held-out real photographs (training/real_photos.py).
-PHOTO_TRAIN_SETS = [
-    GeneratedSet("standard", 800, 3),
-    GeneratedSet("hard-tile", 800, 4),
-    GeneratedSet("standard-photo", 800, 5),
-    GeneratedSet("hard-tile-photo", 800, 6),
-    GeneratedSet("photo", 800, 7),
-]
-PHOTO_STEPS = 3000  # at most: on a CPU the time budget decides
-PHOTO_BATCH = 16
-PHOTO_LR = 5e-4
-PHOTO_WARMUP_STEPS = 50
-PHOTO_TIME_BUDGET_MIN = 40.0
-# Its ONNX exports: tiling large images as it does, and seeing them whole at the tiles' scale
-# (the served default). `medinv-train demo-export` redoes just these.
-PHOTO_EXPORTS: list[tuple[ModelRef, TilingPlan]] = [
-    (PHOTO_MODEL_ONNX, "tiles"),
-    (PHOTO_MODEL_ONNX_WHOLE, "whole"),
-]
+# demo model's, plus the held-out real photographs (training/real_photos.py). Its exports
+# tile large images as it does, and see them whole at the tiles' scale.
+PHOTO_FINE_TUNE = FineTune(
+    command="demo-photos",
+    model=PHOTO_MODEL,
+    start_from=DEMO_MODEL,
+    train_sets=[
+        GeneratedSet("standard", 800, 3),
+        GeneratedSet("hard-tile", 800, 4),
+        GeneratedSet("standard-photo", 800, 5),
+        GeneratedSet("hard-tile-photo", 800, 6),
+        GeneratedSet("photo", 800, 7),
+    ],
+    lr=5e-4,
+    # 1.2.0 was trained so: its negative images taught nothing (see FRAME_FINE_TUNE).
+    negative_images=False,
+    description=f"{DEMO_MODEL} fine-tuned against real photographs (walls, loose pieces, "
+    "negative images) and plain generated shelves (medinv-train demo-photos); tiles "
+    "camera-sized frames.",
+    exports=[(PHOTO_MODEL_ONNX, "tiles"), (PHOTO_MODEL_ONNX_WHOLE, "whole")],
+)
+
+# `medinv-train demo-frames`: the second fine-tune, from the committed 1.2.0 weights. Its
+# negative images now count (torchvision's SSD loss ignores an image with no object), and
+# they include photographs at the scale a camera frame is seen at ("photo-tile"), where 1.2.0
+# still found supplies. Most of the rest is hard tiles, the weakest figures. Exported to be
+# seen whole: the served default.
+FRAME_FINE_TUNE = FineTune(
+    command="demo-frames",
+    model=FRAME_MODEL,
+    start_from=PHOTO_MODEL,
+    train_sets=[
+        GeneratedSet("hard-tile", 800, 8),
+        GeneratedSet("hard-tile-photo", 800, 9),
+        GeneratedSet("photo-tile", 800, 10),
+        GeneratedSet("photo", 400, 11),
+        GeneratedSet("standard", 400, 12),
+        GeneratedSet("standard-photo", 400, 13),
+    ],
+    lr=3e-4,
+    negative_images=True,
+    description=f"{PHOTO_MODEL} fine-tuned on again, with negative images that count: real "
+    "photographs at shelf and at camera-frame scale, hard tiles, plain shelves "
+    "(medinv-train demo-frames); tiles camera-sized frames.",
+    exports=[(FRAME_MODEL_ONNX_WHOLE, "whole")],
+)
+FINE_TUNES = {recipe.command: recipe for recipe in (PHOTO_FINE_TUNE, FRAME_FINE_TUNE)}

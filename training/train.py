@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
+from torchvision.models.detection.ssd import SSD
 from tqdm import tqdm
 
 from medinv_tools.paths import REPO_ROOT
@@ -23,6 +24,7 @@ from serve_app.model.manifest import ModelManifest, TilingConfig, model_dir
 from serve_app.model.torchvision_runtime import build_model, save_model
 from training.coco import read_coco
 from training.dataset import DetectionDataset, collate
+from training.negative_images import train_on_negative_images
 
 CHECKPOINT_FILE = "checkpoint.pt"
 PROBE_STEPS = 40
@@ -53,6 +55,9 @@ class TrainConfig:
     # Fine-tuning: start from these weights (a registered model's state dict) instead of
     # from scratch; a checkpoint in work_dir still takes precedence.
     init_weights: Path | None = None
+    # Give images with no object a classification loss (training/negative_images.py); off,
+    # torchvision's SSD loss, which learns nothing from them.
+    negative_images: bool = False
     description: str = ""
     extra_provenance: dict[str, Any] = field(default_factory=dict)
 
@@ -110,6 +115,10 @@ def train(config: TrainConfig) -> ModelManifest:
     if config.init_weights is not None:
         state = torch.load(config.init_weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
+    if config.negative_images:
+        if not isinstance(model, SSD):
+            raise ValueError(f"negative_images needs an SSD, not {config.architecture}")
+        train_on_negative_images(model)
     model = model.to(device).train()
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.lr, weight_decay=config.weight_decay
@@ -160,6 +169,7 @@ def train(config: TrainConfig) -> ModelManifest:
         "warmup_steps": config.warmup_steps,
         "seed": config.seed,
         **({"init_weights": _display_path(config.init_weights)} if config.init_weights else {}),
+        **({"negative_images": True} if config.negative_images else {}),
         "device": _device_name(device),
         "torch": torch.__version__,
         "wall_time_s": round(wall_s, 1),

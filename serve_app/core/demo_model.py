@@ -17,4 +17,8 @@ DEMO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.0.0")
 PHOTO_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.2.0")
 PHOTO_MODEL_ONNX = ModelRef(name="medical-supplies-ssdlite", version="1.3.0")
 PHOTO_MODEL_ONNX_WHOLE = ModelRef(name="medical-supplies-ssdlite", version="1.4.0")
+# 1.2.0 fine-tuned again (`medinv-train demo-frames`): negative images that count, real
+# photographs at camera-frame scale; and its export, seeing large images whole.
+FRAME_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.5.0")
+FRAME_MODEL_ONNX_WHOLE = ModelRef(name="medical-supplies-ssdlite", version="1.6.0")
 DEFAULT_MODEL = PHOTO_MODEL_ONNX_WHOLE

@@ -67,6 +67,9 @@ STANDARD_PHOTO = replace(STANDARD, photo_wall=0.6, photo_patches=(0, 3))
 HARD_TILE_PHOTO = replace(HARD_TILE, photo_wall=0.6, photo_patches=(1, 3))
 # Negatives: a real photograph, now and then with a few loose pieces of others, and no supply.
 PHOTO = replace(STANDARD, shelves=(0, 0), photo_wall=1.0, photo_patches=(0, 2))
+# Negatives at the scale a camera frame is seen at: a tile's window of a photograph, blown up
+# as a small photo is when a camera-sized frame is made of it, among painted clutter.
+PHOTO_TILE = replace(HARD_TILE, shelves=(0, 0), photo_wall=1.0, photo_patches=(0, 2))
 
 SPLITS: dict[str, SceneSpec] = {
     "standard": STANDARD,
@@ -75,4 +78,5 @@ SPLITS: dict[str, SceneSpec] = {
     "standard-photo": STANDARD_PHOTO,
     "hard-tile-photo": HARD_TILE_PHOTO,
     "photo": PHOTO,
+    "photo-tile": PHOTO_TILE,
 }
