@@ -106,7 +106,7 @@ def create_api(
     app = FastAPI(
         lifespan=lifespan,
         title="Medical Inventory Detection API",
-        version="1.2.0",
+        version="1.3.0",
         description=DESCRIPTION,
         docs_url="/docs" if docs else None,
         openapi_url="/openapi.json" if docs else None,

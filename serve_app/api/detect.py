@@ -14,7 +14,7 @@ from serve_app.api.recording import LocationParam, record_counts
 from serve_app.api.request_id import request_id_of
 from serve_app.api.request_metrics import note_model
 from serve_app.api.responses import INVALID, NOT_READY, Outcome
-from serve_app.api.schemas.detection import MODEL_REF, DetectResponse, ZoneCountsOut
+from serve_app.api.schemas.detection import MODEL_REF, DetectResponse, zones_out
 from serve_app.core.errors import (
     IdempotencyConflictError,
     ImageTooLargeError,
@@ -160,11 +160,7 @@ async def detect(
     answer = DetectResponse.from_result(result, request_id_of(request), total_ms)
     if location is not None:
         bins = counts_by_bin(result.detections, result.image_width, result.image_height, zones)
-        if zones:
-            answer.zones = [
-                ZoneCountsOut(id=zone.bin_id, name=zone.name, counts=bins[zone.bin_id])
-                for zone in zones
-            ]
+        answer.zones = zones_out(zones, bins)
         answer.recorded = await record_counts(
             context,
             caller=caller.caller,

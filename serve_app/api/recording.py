@@ -4,13 +4,14 @@ publish them, with what is below par there, to the live updates."""
 import logging
 import secrets
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from fastapi import Query
 
 from serve_app.api.context import ApiContext
 from serve_app.api.frame_scheduler import Frame, elapsed_ms
+from serve_app.api.schemas.detection import ZoneCountsOut, zones_out
 from serve_app.api.schemas.inventory import AlertsResponse, StockOut
 from serve_app.core.errors import NotFoundError, StoreUnavailableError
 from serve_app.core.payloads import DetectionResult
@@ -112,6 +113,12 @@ async def _publish_below_par(context: ApiContext, location_id: int) -> None:
         )
 
 
+@dataclass(frozen=True)
+class FrameObservation:
+    zones: list[ZoneCountsOut] | None
+    recorded: RecordOutcome | None
+
+
 class StreamRecorder:
     """Records a stream's smoothed counts at its location, at most once per interval.
 
@@ -144,15 +151,17 @@ class StreamRecorder:
         state.window = self._smoother.window
         state.last_recorded_at = self._smoother.last_recorded_at
 
-    async def observe(self, frame: Frame, result: DetectionResult) -> RecordOutcome | None:
+    async def observe(self, frame: Frame, result: DetectionResult) -> FrameObservation:
+        """The frame's counts per zone, and the record of the smoothed counts when one is due."""
         zones = await self._context.inventory.locations.zones_at(self._location_id)
         bins = counts_by_bin(result.detections, result.image_width, result.image_height, zones)
+        frame_zones = zones_out(zones, bins)
         smoothed = self._smoother.observe(with_bins(result.counts, bins), time.time())
         if smoothed is None:
-            return None
+            return FrameObservation(frame_zones, recorded=None)
         counts, bin_counts = split_bins(smoothed, zones)
         self._state.records += 1
-        return await record_counts(
+        recorded = await record_counts(
             self._context,
             caller=self._caller,
             idempotency_key=f"{self._key_prefix}:{self._state.records}",
@@ -164,3 +173,4 @@ class StreamRecorder:
             counts=counts,
             bin_counts=bin_counts,
         )
+        return FrameObservation(frame_zones, recorded)

@@ -253,7 +253,7 @@ class StreamConnection:
         metrics = self._context.metrics
         try:
             result, cache = await self._context.state.results.detect(frame.data, frame.params)
-            recorded = await self._recorder.observe(frame, result) if self._recorder else None
+            observed = await self._recorder.observe(frame, result) if self._recorder else None
         except ServiceError as error:
             metrics.frames("error")
             return _error_message(frame.number, error)
@@ -273,7 +273,8 @@ class StreamConnection:
             counts=result.counts,
             latency_ms=elapsed_ms(frame.received_at),
             dropped=0,
-            recorded=recorded,
+            recorded=observed.recorded if observed else None,
+            zones=observed.zones if observed else None,
         ).model_dump()
 
     async def _save_state(self) -> None:

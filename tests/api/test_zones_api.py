@@ -218,16 +218,23 @@ def test_a_stream_records_its_smoothed_counts_per_bin(client: TestClient, camera
     expected = detect["counts"]  # the same frame each time: every median is its count
 
     with client.websocket_connect(f"/v1/stream?location={camera}") as socket:
-        recorded = []
+        results: list[dict[str, Any]] = []
+        recorded: list[dict[str, Any]] = []
         while len(recorded) < 2:
             socket.send_bytes(frame)
-            result = socket.receive_json()
+            results.append(result := socket.receive_json())
             if result["recorded"]:
                 recorded.append(result)
             time.sleep(0.05)
 
     bin_stock = client.get(f"/v1/inventory?location={zone['id']}").json()["stock"]
     left = sum((d["box"][0] + d["box"][2]) / 2 / 640 <= 0.5 for d in detect["detections"])
+    # Each frame's own counts per zone, on every result, recorded or not.
+    for answer in results:
+        [frame_zone] = answer["zones"]
+        assert (frame_zone["id"], frame_zone["name"]) == (zone["id"], "left bin")
+        assert frame_zone["counts"]["gauze"] == 0
+        assert sum(n for item, n in frame_zone["counts"].items() if item != "gauze") == left
     assert sum(row["count"] for row in bin_stock if row["item"] != "gauze") == left
     assert {row["item"]: row["count"] for row in bin_stock}["gauze"] == 0  # expected, unseen
     alerts = client.get(f"/v1/alerts?location={zone['id']}").json()["alerts"]

@@ -96,6 +96,9 @@ class StreamResult(_Detections):
     dropped: int
     """Frames the service dropped on this connection so far (latest wins)."""
     recorded: Recorded = None
+    zones: list[ZoneCounts] | None = None
+    """With `location` of a camera that has zones: this frame's counts per zone (API 1.3;
+    None from an older service)."""
 
 
 class StreamFrameError(_Model):

@@ -1,5 +1,6 @@
 """Wire models of API v1: what clients code against. Changing a field here is an API change."""
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +14,7 @@ from serve_app.core.payloads import (
     Tiling,
     TilingPlan,
 )
+from serve_app.inventory.zones import Zone
 
 _DETECTION_EXAMPLE: dict[str, Any] = {
     "label": "syringe",
@@ -62,6 +64,15 @@ class ZoneCountsOut(BaseModel):
     id: int = Field(description="the zone's bin location")
     name: str
     counts: dict[str, int] = Field(description="per label, the bin's expected items included")
+
+
+def zones_out(zones: Sequence[Zone], bins: dict[int, dict[str, int]]) -> list[ZoneCountsOut] | None:
+    """Each zone's counts, in position order; None for a camera without zones."""
+    if not zones:
+        return None
+    return [
+        ZoneCountsOut(id=zone.bin_id, name=zone.name, counts=bins[zone.bin_id]) for zone in zones
+    ]
 
 
 class DetectResponse(BaseModel):
@@ -278,6 +289,12 @@ class StreamResultMessage(BaseModel):
     recorded: Recorded = Field(
         default=None,
         description="with ?location: set on the frames that recorded the smoothed counts",
+    )
+    zones: list[ZoneCountsOut] | None = Field(
+        default=None,
+        description="with ?location of a camera that has zones: this frame's counts per zone "
+        "(a detection counts toward the zone holding its box centre); what is recorded at a "
+        "bin is their median over the stream's window; null otherwise",
     )
 
 
