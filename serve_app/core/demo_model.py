@@ -5,8 +5,9 @@
 demo-photos` fine-tunes it against real photographs (far fewer false items on real photos)
 and exports that to ONNX twice (`medinv-train export-onnx`): once tiling camera frames as the
 torch model does, and once seeing each frame whole at the tiles' scale (the `whole` tiling
-plan: about half the forward cost of a 720p frame, and no item cut by a tile edge). The
-latter is `DEFAULT_MODEL`, what is served (docs/models.md#the-shipped-demo-model).
+plan: about half the forward cost of a 720p frame, and no item cut by a tile edge).
+`medinv-train demo-frames` fine-tunes that again with negative images that count, and its
+whole-plan export is `DEFAULT_MODEL`, what is served (docs/models.md#the-shipped-demo-model).
 """
 
 from serve_app.core.payloads import ModelRef
@@ -21,4 +22,4 @@ PHOTO_MODEL_ONNX_WHOLE = ModelRef(name="medical-supplies-ssdlite", version="1.4.
 # photographs at camera-frame scale; and its export, seeing large images whole.
 FRAME_MODEL = ModelRef(name="medical-supplies-ssdlite", version="1.5.0")
 FRAME_MODEL_ONNX_WHOLE = ModelRef(name="medical-supplies-ssdlite", version="1.6.0")
-DEFAULT_MODEL = PHOTO_MODEL_ONNX_WHOLE
+DEFAULT_MODEL = FRAME_MODEL_ONNX_WHOLE

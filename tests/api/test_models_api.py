@@ -11,7 +11,7 @@ from medinv_tools.local_pipeline import LocalPipeline
 from medinv_tools.paths import REPO_ROOT
 from serve_app.api.app import create_api
 from serve_app.core.args import IngressArgs
-from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL, PHOTO_MODEL
+from serve_app.core.demo_model import DEFAULT_MODEL, DEMO_MODEL, FRAME_MODEL
 from serve_app.core.settings import Settings
 from serve_app.inventory.recorder import InventoryRecorder
 from serve_app.model.imaging import ImageLimits
@@ -63,9 +63,9 @@ def test_models_lists_every_version_with_its_metrics(
     )
     # The served model is the export of the fine-tuned torch model, seeing camera frames whole:
     # the same mAP on shelf images (within 0.005), and none lost on the hard camera frames.
-    assert exported["training"]["exported_from"] == str(PHOTO_MODEL)
-    assert exported["training"]["source_training"]["recipe"] == "medinv-train demo-photos"
-    source = read_manifest(model_dir(REPO_ROOT / "models", PHOTO_MODEL)).metrics
+    assert exported["training"]["exported_from"] == str(FRAME_MODEL)
+    assert exported["training"]["source_training"]["recipe"] == "medinv-train demo-frames"
+    source = read_manifest(model_dir(REPO_ROOT / "models", FRAME_MODEL)).metrics
     assert abs(exported["metrics"]["standard"]["map"] - source["standard"]["map"]) <= 0.005
     assert exported["metrics"]["hard"]["map"] >= source["hard"]["map"] - 0.005
     assert body["batching"]["concurrent_batches"] == 2
