@@ -15,6 +15,7 @@ from medinv_tools.threaded_server import ThreadedServer
 from serve_app.access.key_store import create_key
 from serve_app.access.keys import Scope
 from serve_app.api.app import create_api
+from serve_app.cameras.config import CameraStatus
 from serve_app.core.args import IngressArgs
 from serve_app.core.demo_model import DEFAULT_MODEL
 from serve_app.core.settings import Settings
@@ -26,6 +27,15 @@ from serve_app.model.manifest import model_dir
 
 # Budgets no run spends: a 429 would hide what the request itself gets.
 _UNSPENT = 10**9
+
+
+class _NotYetPolled:
+    """The camera statuses of a poller that has not polled yet. A running poller would fetch
+    the fuzzed cameras' URLs, which are not part of the API's contract; without any, the
+    status route would answer 503 (no poller), which a contract run counts as a server error."""
+
+    async def status(self, camera_id: int) -> CameraStatus | None:
+        return None
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,7 @@ def fuzzed_service(data_dir: Path, models_root: Path, database_url: str) -> Iter
         IngressArgs(request_timeout_s=60),
         settings,
         behind_serve_proxy=False,
+        camera_statuses=_NotYetPolled(),
     )
     key = asyncio.run(_key_of_every_scope(settings))
     port = free_port()
