@@ -1,8 +1,10 @@
 """The live page on Chromium's fake camera (the example shelf): boxes drawn on the frame they
-belong to, counts equal to the API's, the min_score slider, and the frames/s it sustains."""
+belong to, counts equal to the API's (per zone too), the min_score slider, and the frames/s it
+sustains."""
 
 import json
 import time
+import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -13,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from serve_app.model.annotate import label_color
 from tests.browser.conftest import ARTIFACTS, EXAMPLE_SHELF, TABLET, Service
+from tests.keys import bearer
 
 pytestmark = pytest.mark.browser
 
@@ -137,6 +140,63 @@ def test_boxes_are_drawn_for_the_examples_items_and_counted_as_the_api_does(
     page.set_viewport_size(TABLET)
     page.screenshot(path=ARTIFACTS / "console-live-tablet.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def shown_zone_counts(page: Page) -> dict[tuple[int, str], int]:
+    rows = page.locator("#live-zones tbody tr")
+    return {
+        (
+            int(str(rows.nth(i).get_attribute("data-zone"))),
+            str(rows.nth(i).get_attribute("data-label")),
+        ): int(rows.nth(i).locator("td").nth(2).inner_text())
+        for i in range(rows.count())
+    }
+
+
+def test_at_a_location_with_zones_each_zones_counts_are_shown_as_the_api_gives_them(
+    page: Page, service: Service
+) -> None:
+    admin = bearer(service.admin_key)
+    name = f"Ward 5 shelf {uuid.uuid4().hex[:6]}"
+    created = httpx.post(
+        f"{service.url}/v1/locations",
+        json={"kind": "shelf", "name": name, "camera_id": f"cam-{uuid.uuid4().hex[:6]}"},
+        headers=admin,
+    )
+    assert created.status_code == 201, created.text
+    camera = created.json()["id"]
+    for zone_name, polygon in [
+        ("left bin", [[0, 0], [0.5, 0], [0.5, 1], [0, 1]]),
+        ("right bin", [[0.5, 0], [1, 0], [1, 1], [0.5, 1]]),
+    ]:
+        zone = httpx.post(
+            f"{service.url}/v1/locations/{camera}/zones",
+            json={"name": zone_name, "polygon": polygon, "items": []},
+            headers=admin,
+        )
+        assert zone.status_code == 201, zone.text
+
+    page.goto(service.console)
+    expect(page.locator("#live-zones")).to_be_hidden()
+    page.get_by_label("Record at location").select_option(label=f"{name} (shelf)")
+    page.get_by_role("button", name="Start camera").click()
+    wait_for_answers(page, 3)
+
+    expect(page.locator("#live-zones")).to_be_visible()
+    detected = httpx.post(
+        f"{service.url}/v1/detect",
+        params={"location": camera},
+        content=EXAMPLE_SHELF.read_bytes(),
+        headers={"Content-Type": "image/jpeg"},
+        timeout=60,
+    ).json()
+    expected = {
+        (zone["id"], label): count
+        for zone in detected["zones"]
+        for label, count in zone["counts"].items()
+    }
+    assert len({zone_id for zone_id, _ in expected}) == 2 and sum(expected.values()) > 0
+    assert shown_zone_counts(page) == expected
 
 
 def test_the_min_score_slider_reconfigures_the_stream(page: Page, service: Service) -> None:

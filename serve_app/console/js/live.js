@@ -1,5 +1,6 @@
 // The live page: frames from a camera or a file go to WS /v1/stream; each result is drawn on
-// the frame it answers, with counts, latency, frames/s and drops.
+// the frame it answers, with counts (per zone too, at a location with zones), latency,
+// frames/s and drops.
 import { getJson } from "./api.js";
 import { byId, element, reporting, setState } from "./dom.js";
 import { cameras, FrameSource } from "./frame_source.js";
@@ -134,6 +135,7 @@ export class LivePage {
       frame.bitmap.close();
       listDetections(message.detections);
       showCounts(message.counts);
+      showZones(message.zones);
       const now = performance.now();
       this.answeredAt = [...this.answeredAt.filter((t) => now - t < FPS_WINDOW_MS), now];
       this.answered += 1;
@@ -185,6 +187,25 @@ function showCounts(counts) {
       ]),
     );
   byId("live-counts").tBodies[0].replaceChildren(...rows);
+}
+
+// With a location that has zones: each zone's counts on this frame, its expected items at 0
+// included; hidden otherwise.
+function showZones(zones) {
+  const table = byId("live-zones");
+  table.hidden = !zones;
+  const rows = (zones ?? []).flatMap((zone) =>
+    Object.entries(zone.counts)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([label, count]) =>
+        element("tr", { attrs: { "data-zone": String(zone.id), "data-label": label } }, [
+          element("td", { text: zone.name }),
+          element("td", {}, [swatch(label), label]),
+          element("td", { text: String(count), className: "num" }),
+        ]),
+      ),
+  );
+  table.tBodies[0].replaceChildren(...rows);
 }
 
 function swatch(label) {
