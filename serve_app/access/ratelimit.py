@@ -88,7 +88,9 @@ class MemoryRateLimiter:
 
 # Atomic per bucket: refill by the time elapsed on Redis's own clock (the same for every
 # replica), take a token if there is one. Tokens go back as a string: Lua numbers would be
-# truncated to integers in the reply.
+# truncated to integers in the reply. The time is stored to the microsecond: tostring keeps 14
+# digits (0.1 ms of a Unix time), and a stored time rounded up past the next call's, clamped
+# to no refill, would hand out more than the budget under load (+6 % on one busy key).
 _TOKEN_BUCKET = """
 local capacity = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -103,7 +105,7 @@ if tokens >= 1 then
   tokens = tokens - 1
   allowed = 1
 end
-redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', tostring(now))
+redis.call('HSET', KEYS[1], 'tokens', tostring(tokens), 'at', string.format('%.6f', now))
 redis.call('PEXPIRE', KEYS[1], math.ceil((capacity / rate) * 1000) + 1000)
 return {allowed, tostring(tokens)}
 """
