@@ -77,6 +77,7 @@ def _export_onnx(args: argparse.Namespace) -> int:
         models_root=args.models_root or get_settings().models_root,
         name=args.name,
         tiling_plan=args.tiling_plan,
+        box_merge_iou=args.box_merge_iou,
         force=args.force,
     )
     report = export_onnx(config)
@@ -155,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         "--tiling-plan",
         choices=["tiles", "whole"],
         help="how the export sees large images (default: as the source does)",
+    )
+    p.add_argument(
+        "--box-merge-iou",
+        type=float,
+        metavar="IOU",
+        help="serve it with merge-NMS at this IoU (docs/models.md#merge-nms; default: plain NMS)",
     )
     p.add_argument("--force", action="store_true", help="replace an existing name:version")
     p.set_defaults(func=_export_onnx)

@@ -140,6 +140,7 @@ def export_fine_tune(
                 version=target.version,
                 models_root=models_root,
                 tiling_plan=plan,
+                box_merge_iou=recipe.box_merge_iou,
                 force=True,
             )
         )

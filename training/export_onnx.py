@@ -99,6 +99,7 @@ class ExportConfig:
     models_root: Path
     name: str | None = None  # None: the source's name
     tiling_plan: TilingPlan | None = None  # None: the source's
+    box_merge_iou: float | None = None  # merge-NMS in the served decoder; None: plain NMS
     force: bool = False
 
 
@@ -164,6 +165,7 @@ def export_onnx(config: ExportConfig) -> ImportReport:
         candidate_score_floor=source.candidate_score_floor,
         max_detections=source.max_detections,
         tiling=_tiling(source.tiling, config.tiling_plan),
+        box_merge_iou=config.box_merge_iou,
         architecture=f"{source.architecture} (onnx)",
         description=f"{source.ref} exported to ONNX (medinv-train export-onnx). "
         f"{source.description}".strip(),

@@ -58,6 +58,7 @@ class FineTune:
     negative_images: bool  # training/negative_images.py
     description: str
     exports: list[tuple[ModelRef, TilingPlan]]
+    box_merge_iou: float | None = None  # the exports' merge-NMS (docs/models.md#merge-nms)
     steps: int = 3000  # at most: on a CPU the time budget decides
     batch_size: int = 16
     warmup_steps: int = 50

@@ -34,6 +34,7 @@ def _import(args: argparse.Namespace) -> int:
         channels=args.channels,
         score_threshold=args.score_threshold,
         tiling=args.tile,
+        box_merge_iou=args.box_merge_iou,
         force=args.force,
     )
     try:
@@ -93,6 +94,13 @@ def _threshold(text: str) -> float:
     return value
 
 
+def _iou(text: str) -> float:
+    value = float(text)
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError("an IoU lies in (0, 1]")
+    return value
+
+
 def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     models = commands.add_parser("models", help="import ONNX detectors, list registered models")
     models_commands = models.add_subparsers(dest="models_command", required=True)
@@ -135,6 +143,13 @@ def register(commands: "argparse._SubParsersAction[argparse.ArgumentParser]") ->
     )
     imported.add_argument(
         "--tile", type=_tiling, metavar="TILE:OVERLAP:ABOVE", help="tile large images"
+    )
+    imported.add_argument(
+        "--box-merge-iou",
+        type=_iou,
+        metavar="IOU",
+        help="merge-NMS: each kept box becomes the score-weighted mean of its class's candidates "
+        "overlapping it by more than IOU (tighter boxes; docs/models.md#merge-nms)",
     )
     imported.add_argument("--force", action="store_true", help="replace an existing version")
     imported.set_defaults(handler=_import)

@@ -21,6 +21,8 @@ from serve_app.core.payloads import (
 
 MANIFEST_FILE = "manifest.yaml"
 Decoder = Literal["yolo", "yolov5", "yolo-e2e", "rtdetr", "ssd"]
+# Layouts whose outputs are final: one box per item, no NMS to run (docs/models.md#decoders).
+NMS_FREE_DECODERS: frozenset[Decoder] = frozenset({"yolo-e2e", "rtdetr"})
 InputDtype = Literal["float32", "float16", "uint8"]
 InputLayout = Literal["nchw", "nhwc"]
 
@@ -97,6 +99,19 @@ class DecoderConfig(BaseModel):
     nms_iou: float | None = Field(
         default=None, gt=0.0, le=1.0, description="class-aware NMS; None: the layout's default"
     )
+    box_merge_iou: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1.0,
+        description="merge-NMS: each kept box becomes the score-weighted mean of its class's "
+        "candidates overlapping it by more than this IoU; None: plain NMS",
+    )
+
+    @model_validator(mode="after")
+    def _merge_needs_nms(self) -> "DecoderConfig":
+        if self.box_merge_iou is not None and self.kind in NMS_FREE_DECODERS:
+            raise ValueError(f"box_merge_iou needs NMS; the {self.kind} layout has none")
+        return self
 
 
 class OnnxConfig(BaseModel):

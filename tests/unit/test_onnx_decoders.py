@@ -12,6 +12,7 @@ import numpy.typing as npt
 import pytest
 from PIL import Image
 
+from serve_app.core.errors import InvalidParameterError
 from serve_app.core.payloads import DetectionResult, DetectParams, ModelRef
 from serve_app.model.imaging import ImageLimits
 from serve_app.model.inference import DetectionModel
@@ -105,6 +106,36 @@ def test_yolo_layout_decodes_nms_and_undoes_the_letterbox(
         ("glove_box", 0.6, letterbox_undo((40.0, 50.0, 60.0, 70.0), image)),
     ]
     assert result.counts == {"glove_box": 1, "syringe": 1, "vial": 1}
+
+
+@pytest.mark.parametrize("image", [(640, 480), (320, 320)])
+def test_with_merge_nms_a_kept_box_is_the_score_weighted_mean_of_its_class(
+    tmp_path: Path, image: tuple[int, int]
+) -> None:
+    rows = yolo_rows(
+        [c[0] for c in YOLO_CANDIDATES], [c[1] for c in YOLO_CANDIDATES], YOLO_ANCHORS_320
+    )
+    model = register(tmp_path, {"output0": rows}, box_merge_iou=0.7)
+
+    result = model.infer(png(image), ALL)
+
+    # The syringe is the first two candidates (IoU 0.92), weighted 0.9 and 0.8; the vial and
+    # the glove box have no candidate of their class to merge with.
+    x1, y1 = (0.9 * 110 + 0.8 * 112) / 1.7, (0.9 * 135 + 0.8 * 136) / 1.7
+    assert boxes(result) == [
+        ("syringe", 0.9, letterbox_undo((x1, y1, x1 + 100, y1 + 50), image)),
+        ("vial", 0.7, letterbox_undo((111.0, 135.0, 211.0, 185.0), image)),
+        ("glove_box", 0.6, letterbox_undo((40.0, 50.0, 60.0, 70.0), image)),
+    ]
+
+
+def test_merge_nms_for_a_layout_without_nms_is_refused_at_import(tmp_path: Path) -> None:
+    rows = np.zeros((1, 300, 6), np.float32)
+    rows[0, 0] = [10, 50, 110, 90, 0.95, 1]
+
+    with pytest.raises(InvalidParameterError, match="merge-NMS needs NMS; the yolo-e2e layout"):
+        register(tmp_path, {"output0": rows}, box_merge_iou=0.7)
+    assert not (tmp_path / "models" / "toy" / "1").exists()
 
 
 def test_yolo_default_threshold_is_ultralytics_predict_conf(tmp_path: Path) -> None:

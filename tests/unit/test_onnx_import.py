@@ -155,7 +155,12 @@ def test_the_manifest_records_checksum_layout_input_and_provenance(tmp_path: Pat
     manifest = yaml.safe_load((report.directory / "manifest.yaml").read_text())
     assert manifest["format"] == "onnx"
     assert manifest["sha256"] == sha256_file(report.directory / "model.onnx")
-    assert manifest["onnx"]["decoder"] == {"kind": "yolo", "outputs": ["output0"], "nms_iou": None}
+    assert manifest["onnx"]["decoder"] == {
+        "kind": "yolo",
+        "outputs": ["output0"],
+        "nms_iou": None,
+        "box_merge_iou": None,
+    }
     assert manifest["onnx"]["input"]["name"] == "images"
     assert manifest["resize"] == {
         "mode": "letterbox",
@@ -209,6 +214,23 @@ def test_cli_import_prints_what_it_detected_and_list_shows_it(
     assert "letterbox, pad 114" in out and "3 from metadata: syringe, glove_box, vial" in out
     assert main(["models", "list", "--models-root", root]) == 0
     assert "toy:1" in capsys.readouterr().out
+
+
+def test_cli_import_with_merge_nms_records_it_and_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = yolo_graph(tmp_path / "m.onnx")
+    root = tmp_path / "models"
+
+    code = main(
+        ["models", "import", str(graph), "--name", "toy", "--version", "1"]
+        + ["--models-root", str(root), "--box-merge-iou", "0.65"]
+    )
+
+    assert code == 0
+    assert "decoder   yolo (outputs output0), merge-NMS 0.65" in capsys.readouterr().out
+    manifest = yaml.safe_load((root / "toy" / "1" / "manifest.yaml").read_text())
+    assert manifest["onnx"]["decoder"]["box_merge_iou"] == 0.65
 
 
 def test_cli_refusal_exits_2_with_the_reason(

@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from serve_app.model.manifest import Decoder
-from serve_app.model.nms import nms_per_class
+from serve_app.model.nms import merge_kept_boxes, nms_per_class
 from serve_app.model.postprocess import RawDetections
 
 Array = npt.NDArray[np.floating]
@@ -40,6 +40,7 @@ class DecodeParams:
     score_floor: float  # candidates scoring at or below this are never reported
     max_detections: int
     nms_iou: float | None
+    box_merge_iou: float | None = None  # merge-NMS (nms.merge_kept_boxes); needs nms_iou
 
 
 DecodeFn = Callable[[Sequence[Array], DecodeParams], list[RawDetections]]
@@ -167,18 +168,24 @@ def _suppress(
     class_ids: npt.NDArray[np.int64],
     params: DecodeParams,
 ) -> RawDetections:
-    """The best candidates, then class-aware NMS, then the best `max_detections`."""
+    """The best candidates, then class-aware NMS (merge-NMS if set), then the best
+    `max_detections`."""
     order = np.argsort(-scores, kind="stable")[:MAX_NMS_CANDIDATES]
     boxes, scores, class_ids = boxes[order], scores[order], class_ids[order]
     if params.nms_iou is not None:
+        candidates = boxes.astype(np.float64)
         keep = nms_per_class(
-            boxes.astype(np.float64),
+            candidates,
             scores.astype(np.float32),
             class_ids,
             params.nms_iou,
             limit=params.max_detections,
         )
-        boxes, scores, class_ids = boxes[keep], scores[keep], class_ids[keep]
+        if params.box_merge_iou is None:
+            boxes = boxes[keep]
+        else:
+            boxes = merge_kept_boxes(candidates, scores, class_ids, keep, params.box_merge_iou)
+        scores, class_ids = scores[keep], class_ids[keep]
     return _best(boxes, scores, class_ids, params)
 
 

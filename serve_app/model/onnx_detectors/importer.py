@@ -22,6 +22,7 @@ from serve_app.core.payloads import ModelRef
 from serve_app.model.checksum import sha256_file
 from serve_app.model.inference import DetectionModel
 from serve_app.model.manifest import (
+    NMS_FREE_DECODERS,
     Decoder,
     DecoderConfig,
     ModelManifest,
@@ -68,6 +69,7 @@ class ImportOptions:
     candidate_score_floor: float = 0.01  # the lowest score reported at all
     max_detections: int = 300
     tiling: TilingConfig | None = None
+    box_merge_iou: float | None = None  # merge-NMS (serve_app/model/nms.py); None: plain NMS
     architecture: str | None = None
     description: str | None = None
     metrics: dict[str, Any] = field(default_factory=dict)
@@ -98,7 +100,8 @@ class ImportReport:
         shown = ", ".join(m.labels[:6]) + (", ..." if len(m.labels) > 6 else "")
         return [
             f"imported {m.ref} into {self.directory}",
-            f"  decoder   {decoder.kind} (outputs {', '.join(decoder.outputs)})",
+            f"  decoder   {decoder.kind} (outputs {', '.join(decoder.outputs)})"
+            + ("" if decoder.box_merge_iou is None else f", merge-NMS {decoder.box_merge_iou}"),
             f"  input     {spec.name} {spec.dtype} {spec.layout.upper()} {size}, batch {batch}",
             f"  resize    {resize}, {m.resize.interpolation} interpolation",
             f"  labels    {len(m.labels)} from {self.labels_from}: {shown}",
@@ -125,8 +128,15 @@ def import_onnx(source: Path, models_root: Path, options: ImportOptions) -> Impo
     else:
         layout = read_layout(options.decoder, outputs, input_size)
     labels, labels_from = _labels(options, metadata, layout)
+    if options.box_merge_iou is not None and layout.decoder in NMS_FREE_DECODERS:
+        raise InvalidParameterError(
+            f"merge-NMS needs NMS; the {layout.decoder} layout's outputs are final"
+        )
     config = OnnxConfig(
-        input=spec, decoder=DecoderConfig(kind=layout.decoder, outputs=layout.outputs)
+        input=spec,
+        decoder=DecoderConfig(
+            kind=layout.decoder, outputs=layout.outputs, box_merge_iou=options.box_merge_iou
+        ),
     )
     manifest = ModelManifest(
         name=ref.name,

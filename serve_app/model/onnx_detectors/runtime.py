@@ -190,6 +190,7 @@ class OnnxRuntime:
             score_floor=manifest.candidate_score_floor,
             max_detections=manifest.max_detections,
             nms_iou=DEFAULT_NMS_IOU[layout.decoder] if nms_iou is None else nms_iou,
+            box_merge_iou=config.decoder.box_merge_iou,
         )
         provider = session.get_providers()[0]
         self._device = "cuda" if provider in _GPU_PROVIDERS else "cpu"
