@@ -42,6 +42,23 @@ def test_only_production_has_network_policies_and_only_development_lacks_a_gpu_g
     assert groups("staging") == groups("production") == ["cpu", "gpu"]
 
 
+def test_production_lets_the_ray_pods_reach_the_cameras_on_their_ports_and_nothing_more() -> None:
+    policies = {
+        m["metadata"]["name"]: m["spec"]
+        for m in kustomize.render(environment(REPO_ROOT / "kuberay", "production").directory)
+        if m["kind"] == "NetworkPolicy"
+    }
+    cameras = policies["ray-pods-to-cameras"]
+    assert cameras["podSelector"] == policies["ray-pods"]["podSelector"]
+    assert cameras["policyTypes"] == ["Egress"]
+    [rule] = cameras["egress"]
+    # Snapshots and MJPEG over HTTP(S), RTSP over TCP (serve_app/cameras/sources.py).
+    assert sorted(p["port"] for p in rule["ports"]) == [80, 443, 554, 8080, 8554]
+    assert {p["protocol"] for p in rule["ports"]} == {"TCP"}
+    # A placeholder that admits nothing real until a site sets its camera network.
+    assert rule["to"] == [{"ipBlock": {"cidr": "192.0.2.0/24"}}]
+
+
 def _validate_copy(root: Path, name: str) -> list[str]:
     return validate_environment(environment(root / "kuberay", name), SCHEMAS).problems
 
