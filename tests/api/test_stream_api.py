@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 
-from serve_app.api.stream import MAX_TEXT_MESSAGE_BYTES
+from serve_app.api.stream_connection import MAX_TEXT_MESSAGE_BYTES
 from tests.api.conftest import MAX_BODY_BYTES, MAX_STREAMS
 from tests.assertions import assert_detections
 from tests.factories import shelf_jpeg

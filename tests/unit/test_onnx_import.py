@@ -222,10 +222,8 @@ def test_cli_import_with_merge_nms_records_it_and_says_so(
     graph = yolo_graph(tmp_path / "m.onnx")
     root = tmp_path / "models"
 
-    code = main(
-        ["models", "import", str(graph), "--name", "toy", "--version", "1"]
-        + ["--models-root", str(root), "--box-merge-iou", "0.65"]
-    )
+    command = ["models", "import", str(graph), "--name", "toy", "--version", "1"]
+    code = main([*command, "--models-root", str(root), "--box-merge-iou", "0.65"])
 
     assert code == 0
     assert "decoder   yolo (outputs output0), merge-NMS 0.65" in capsys.readouterr().out
