@@ -78,6 +78,7 @@ def _export_onnx(args: argparse.Namespace) -> int:
         name=args.name,
         tiling_plan=args.tiling_plan,
         box_merge_iou=args.box_merge_iou,
+        score_threshold=args.score_threshold,
         force=args.force,
     )
     report = export_onnx(config)
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         metavar="IOU",
         help="serve it with merge-NMS at this IoU (docs/models.md#merge-nms; default: plain NMS)",
+    )
+    p.add_argument(
+        "--score-threshold", type=float, help="its default min_score (default: the source's)"
     )
     p.add_argument("--force", action="store_true", help="replace an existing name:version")
     p.set_defaults(func=_export_onnx)

@@ -141,6 +141,7 @@ def export_fine_tune(
                 models_root=models_root,
                 tiling_plan=plan,
                 box_merge_iou=recipe.box_merge_iou,
+                score_threshold=recipe.score_threshold,
                 force=True,
             )
         )

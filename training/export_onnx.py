@@ -100,6 +100,7 @@ class ExportConfig:
     name: str | None = None  # None: the source's name
     tiling_plan: TilingPlan | None = None  # None: the source's
     box_merge_iou: float | None = None  # merge-NMS in the served decoder; None: plain NMS
+    score_threshold: float | None = None  # the export's default min_score; None: the source's
     force: bool = False
 
 
@@ -161,7 +162,9 @@ def export_onnx(config: ExportConfig) -> ImportReport:
         scale=1 / 255,
         mean=SSDLITE_MEAN,
         std=SSDLITE_STD,
-        score_threshold=source.score_threshold,
+        score_threshold=(
+            source.score_threshold if config.score_threshold is None else config.score_threshold
+        ),
         candidate_score_floor=source.candidate_score_floor,
         max_detections=source.max_detections,
         tiling=_tiling(source.tiling, config.tiling_plan),

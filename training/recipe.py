@@ -59,6 +59,7 @@ class FineTune:
     description: str
     exports: list[tuple[ModelRef, TilingPlan]]
     box_merge_iou: float | None = None  # the exports' merge-NMS (docs/models.md#merge-nms)
+    score_threshold: float | None = None  # the exports' default min_score; None: the model's
     steps: int = 3000  # at most: on a CPU the time budget decides
     batch_size: int = 16
     warmup_steps: int = 50

@@ -89,3 +89,27 @@ def test_whole_frames_find_the_items_the_tiles_find(export_root: Path) -> None:
     assert confident
     for d in confident:
         assert any(o.label == d.label and iou(o.box, d.box) >= 0.5 for o in found), d
+
+
+def test_an_export_with_merge_nms_reports_the_same_items_with_boxes_moved_a_little(
+    export_root: Path,
+) -> None:
+    merged_ref = ModelRef(DEMO_MODEL.name, "9.9.9-merged")
+    args = ["export-onnx", "--model", str(DEMO_MODEL), "--version", merged_ref.version]
+    options = ["--tiling-plan", "whole", "--box-merge-iou", "0.65", "--score-threshold", "0.3"]
+    with contextlib.redirect_stdout(io.StringIO()):
+        assert main([*args, *options, "--models-root", str(export_root)]) == 0
+    manifest = read_manifest(model_dir(export_root, merged_ref))
+    assert manifest.onnx is not None and manifest.onnx.decoder.box_merge_iou == 0.65
+    assert manifest.score_threshold == 0.3
+    data = CAMERA_FRAME.read_bytes()
+
+    plain = _load(export_root, EXPORTED).infer(data, PARAMS).detections
+    merged = _load(export_root, merged_ref).infer(data, PARAMS).detections
+
+    # Scores tie at 1.0 here, so the order among them is not the comparison.
+    merged, plain = (sorted(found, key=lambda d: (d.label, d.score)) for found in (merged, plain))
+    assert [d.label for d in merged] == [d.label for d in plain]
+    assert [d.score for d in merged] == pytest.approx([d.score for d in plain], abs=1e-3)
+    assert all(iou(m.box, p.box) >= 0.8 for m, p in zip(merged, plain, strict=True))
+    assert any(m.box != p.box for m, p in zip(merged, plain, strict=True))
