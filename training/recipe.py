@@ -141,6 +141,10 @@ ANNEAL_FINE_TUNE = FineTune(
     "tiles, with the real-photo negatives of demo-frames (medinv-train demo-anneal); tiles "
     "camera-sized frames.",
     exports=[(ANNEALED_MODEL_ONNX_WHOLE, "whole")],
+    # Tighter boxes (docs/models.md#merge-nms), and a default threshold that counts more of what
+    # it sees: on validation frames 0.883 of the items at precision 0.945, where 0.5 finds 0.829.
+    box_merge_iou=0.65,
+    score_threshold=0.3,
     # A fixed number of steps rather than a time budget, so the result does not depend on how
     # busy the machine was when the budget was probed: about 40 min on 2 CPU cores.
     steps=1400,

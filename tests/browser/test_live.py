@@ -1,6 +1,6 @@
 """The live page on Chromium's fake camera (the example shelf): boxes drawn on the frame they
-belong to, counts equal to the API's (per zone too), the min_score slider, and the frames/s it
-sustains."""
+belong to, counts (per zone too) those of the stream answer it shows and the API's on the same
+shelf, the min_score slider, and the frames/s it sustains."""
 
 import json
 import time
@@ -57,14 +57,25 @@ def wait_for_answers(page: Page, count: int, timeout_s: float = 60) -> None:
         page.wait_for_timeout(100)
 
 
-def shown_counts(page: Page) -> dict[str, int]:
-    rows = page.locator("#live-counts tbody tr")
-    return {
-        str(rows.nth(i).get_attribute("data-label")): int(
-            rows.nth(i).locator("td").nth(1).inner_text()
-        )
-        for i in range(rows.count())
-    }
+# The counts table and the number of the frame it shows, read in one task (one answer's).
+READ_SHOWN = """() => ({
+  frame: Number(document.getElementById("stat-frame").textContent),
+  counts: Object.fromEntries([...document.querySelectorAll("#live-counts tbody tr")]
+    .map((row) => [row.dataset.label, Number(row.cells[1].textContent)])),
+})"""
+
+
+def keep_stream_results(page: Page) -> dict[int, dict[str, Any]]:
+    """Every result message the page's WebSockets receive from now on, by frame number."""
+    results: dict[int, dict[str, Any]] = {}
+
+    def keep(payload: str | bytes) -> None:
+        message = json.loads(payload)
+        if "counts" in message:
+            results[message["frame"]] = message
+
+    page.on("websocket", lambda socket: socket.on("framereceived", keep))
+    return results
 
 
 def example_items() -> Counter[str]:
@@ -115,6 +126,7 @@ def near(pixel: list[int], color: tuple[int, int, int]) -> bool:
 def test_boxes_are_drawn_for_the_examples_items_and_counted_as_the_api_does(
     page: Page, service: Service, artifacts_figures: dict[str, Any]
 ) -> None:
+    stream_results = keep_stream_results(page)
     page.goto(service.url)  # / leads to the console's live page
     expect(page).to_have_url(f"{service.console}")
     expect(page.get_by_role("heading", name="Live detection")).to_be_visible()
@@ -135,22 +147,31 @@ def test_boxes_are_drawn_for_the_examples_items_and_counted_as_the_api_does(
     for detection in drawn:
         color = label_color(detection["label"])
         assert any(near(pixel, color) for pixel in detection["edge"]), detection
-    assert shown_counts(page) == api_counts(service)
+    shown = page.evaluate(READ_SHOWN)
+    assert shown["counts"] == stream_results[shown["frame"]]["counts"]
+    # The camera's frames are not the JPEG's bytes: a box that scores near the threshold (the
+    # glove box the edge cuts) may come and go between them; nothing else may differ.
+    api = Counter(api_counts(service))
+    differ = (api - Counter(shown["counts"])) + (Counter(shown["counts"]) - api)
+    assert differ.keys() <= {"glove_box"} and differ.total() <= 1, (api, shown["counts"])
     page.screenshot(path=ARTIFACTS / "console-live.png", full_page=True)
     page.set_viewport_size(TABLET)
     page.screenshot(path=ARTIFACTS / "console-live-tablet.png", full_page=True)
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
 
-def shown_zone_counts(page: Page) -> dict[tuple[int, str], int]:
-    rows = page.locator("#live-zones tbody tr")
-    return {
-        (
-            int(str(rows.nth(i).get_attribute("data-zone"))),
-            str(rows.nth(i).get_attribute("data-label")),
-        ): int(rows.nth(i).locator("td").nth(2).inner_text())
-        for i in range(rows.count())
-    }
+# The zones table and the number of the frame it shows, read in one task.
+READ_SHOWN_ZONES = """() => ({
+  frame: Number(document.getElementById("stat-frame").textContent),
+  rows: [...document.querySelectorAll("#live-zones tbody tr")]
+    .map((row) => [Number(row.dataset.zone), row.dataset.label, Number(row.cells[2].textContent)]),
+})"""
+
+
+def zone_counts(zones: list[dict[str, Any]]) -> Counter[tuple[int, str]]:
+    return Counter(
+        {(zone["id"], label): count for zone in zones for label, count in zone["counts"].items()}
+    )
 
 
 def test_at_a_location_with_zones_each_zones_counts_are_shown_as_the_api_gives_them(
@@ -176,6 +197,7 @@ def test_at_a_location_with_zones_each_zones_counts_are_shown_as_the_api_gives_t
         )
         assert zone.status_code == 201, zone.text
 
+    stream_results = keep_stream_results(page)
     page.goto(service.console)
     expect(page.locator("#live-zones")).to_be_hidden()
     page.get_by_label("Record at location").select_option(label=f"{name} (shelf)")
@@ -183,6 +205,9 @@ def test_at_a_location_with_zones_each_zones_counts_are_shown_as_the_api_gives_t
     wait_for_answers(page, 3)
 
     expect(page.locator("#live-zones")).to_be_visible()
+    shown = page.evaluate(READ_SHOWN_ZONES)
+    shown_counts = Counter({(zone, label): count for zone, label, count in shown["rows"]})
+    assert shown_counts == zone_counts(stream_results[shown["frame"]]["zones"])
     detected = httpx.post(
         f"{service.url}/v1/detect",
         params={"location": camera},
@@ -190,13 +215,12 @@ def test_at_a_location_with_zones_each_zones_counts_are_shown_as_the_api_gives_t
         headers={"Content-Type": "image/jpeg"},
         timeout=60,
     ).json()
-    expected = {
-        (zone["id"], label): count
-        for zone in detected["zones"]
-        for label, count in zone["counts"].items()
-    }
-    assert len({zone_id for zone_id, _ in expected}) == 2 and sum(expected.values()) > 0
-    assert shown_zone_counts(page) == expected
+    api = zone_counts(detected["zones"])
+    assert len({zone_id for zone_id, _ in api}) == 2 and api.total() > 0
+    # As on the page without zones: only the cut glove box may come and go between the JPEG
+    # and the camera's frames.
+    differ = (api - shown_counts) + (shown_counts - api)
+    assert {label for _, label in differ} <= {"glove_box"} and differ.total() <= 1, differ
 
 
 def test_the_min_score_slider_reconfigures_the_stream(page: Page, service: Service) -> None:

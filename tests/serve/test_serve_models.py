@@ -77,10 +77,10 @@ def test_a_camera_frame_seen_whole_has_most_items_found(serve_service: ServeServ
 
     assert (result.image.width, result.image.height) == (1280, 720)
     matched, missed, extra = match_items(_boxes(result), truth["items"])
-    # Most, not all: at the default threshold the served model finds about 0.83 of a hard
-    # frame's items (60 frames of a training seed: 1.4.0 0.829, 1.6.0 0.835), and on this
-    # frame 1.6.0 finds 36 of 46 (1.4.0: 39).
-    assert matched >= 0.75 * len(truth["items"]), (matched, missed, extra)
+    # Most, not all: at its default threshold (0.3) the served model finds about 0.88 of a
+    # hard frame's items (150 validation frames, seed 601: 1.8.0 0.883; at 0.5 0.829), and on
+    # this frame 1.8.0 finds 40 of 46 (1.6.0 at 0.5: 36).
+    assert matched >= 0.8 * len(truth["items"]), (matched, missed, extra)
     assert extra <= 0.1 * len(truth["items"]), (matched, missed, extra)
 
 
