@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo-export",
         help="a fine-tune's last step alone: export it to ONNX and evaluate the exports",
     )
-    p.add_argument("--recipe", choices=sorted(FINE_TUNES), default="demo-frames")
+    p.add_argument("--recipe", choices=sorted(FINE_TUNES), default="demo-anneal")
     p.add_argument("--models-root", type=Path)
     p.add_argument("--plan", choices=["tiles", "whole"], help="only the export of this plan")
     p.add_argument("--workers", type=int, default=_workers())

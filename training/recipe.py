@@ -120,9 +120,10 @@ FRAME_FINE_TUNE = FineTune(
 )
 
 # `medinv-train demo-anneal`: the third fine-tune, from the committed 1.5.0 weights, at a
-# tenth of the usual learning rate. 1.5.0's boxes were still loose on the thin items of hard
-# frames (mAP@[.5:.95] 0.68); this pass trains mostly on hard tiles, on new seeds, with the
-# same real-photo negatives so that the silence on photographs stays.
+# third of demo-frames' learning rate and decayed to zero. 1.5.0's boxes were still loose on
+# the thin items of hard frames (mAP@[.5:.95] 0.68); this pass trains mostly on hard tiles, on
+# new seeds, with the same real-photo negatives so that the silence on photographs stays.
+# Exported to be seen whole, with merge-NMS: the served default.
 ANNEAL_FINE_TUNE = FineTune(
     command="demo-anneal",
     model=ANNEALED_MODEL,

@@ -80,7 +80,7 @@ class DetectResponse(BaseModel):
         json_schema_extra={
             "example": {
                 "request_id": "5f0c6f0e4a7b4f0f9d7e1c2b3a4d5e6f",
-                "model": {"name": "medical-supplies-ssdlite", "version": "1.6.0"},
+                "model": {"name": "medical-supplies-ssdlite", "version": "1.8.0"},
                 "image": {"width": 1280, "height": 960},
                 "detections": [_DETECTION_EXAMPLE],
                 "counts": {"syringe": 1},
